@@ -1,0 +1,140 @@
+//! Reading documents (and other string tables) from Parquet files.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::DataType;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+
+use crate::jsonl::JsonFields;
+use crate::{CorpusError, Document, Result};
+
+/// A column to read as strings: `required` ones must exist, optional ones come back as `None`.
+#[derive(Debug, Clone)]
+pub struct ColumnRequest<'a> {
+    pub name: &'a str,
+    pub required: bool,
+}
+
+/// String columns read from a Parquet file; `columns[i]` answers `requests[i]`.
+/// Values are `None` where the cell is null.
+pub type StringColumns = Vec<Option<Vec<Option<String>>>>;
+
+/// Reads the requested columns of a Parquet file as strings (utf8, large utf8, utf8 view, or integer
+/// columns, which are printed). A missing required column is an error listing the columns the file has.
+pub fn read_string_columns(path: &Path, requests: &[ColumnRequest<'_>]) -> Result<StringColumns> {
+    let pq = |source| CorpusError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(|e| CorpusError::io(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
+    let schema = Arc::clone(builder.schema());
+    let available: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+
+    let mut indices = Vec::with_capacity(requests.len());
+    for req in requests {
+        let idx = available.iter().position(|n| n == req.name);
+        if idx.is_none() && req.required {
+            return Err(CorpusError::MissingColumn {
+                path: path.to_path_buf(),
+                column: req.name.to_string(),
+                available,
+            });
+        }
+        if let Some(i) = idx {
+            let dt = schema.field(i).data_type();
+            if !readable_as_string(dt) {
+                return Err(CorpusError::ColumnType {
+                    path: path.to_path_buf(),
+                    column: req.name.to_string(),
+                    found: dt.to_string(),
+                    expected: "a string (utf8) column",
+                });
+            }
+        }
+        indices.push(idx);
+    }
+    let leaf_roots: Vec<usize> = indices.iter().flatten().copied().collect();
+    let mask = ProjectionMask::roots(builder.parquet_schema(), leaf_roots);
+    let reader = builder.with_projection(mask).build().map_err(pq)?;
+
+    let mut out: StringColumns = indices.iter().map(|i| i.map(|_| Vec::new())).collect();
+    for batch in reader {
+        let batch = batch.map_err(|source| CorpusError::Arrow {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        for (req, slot) in requests.iter().zip(out.iter_mut()) {
+            let Some(values) = slot else { continue };
+            let col = batch.column_by_name(req.name).expect("projected column");
+            let col = arrow::compute::cast(col, &DataType::Utf8).map_err(|source| {
+                CorpusError::Arrow {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
+            let strings = col.as_string::<i32>();
+            values.extend(
+                (0..strings.len())
+                    .map(|i| (!strings.is_null(i)).then(|| strings.value(i).to_string())),
+            );
+        }
+    }
+    Ok(out)
+}
+
+fn readable_as_string(dt: &DataType) -> bool {
+    matches!(
+        dt,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    ) || dt.is_integer()
+}
+
+/// Reads documents from Parquet: the text column is required and must not be null; a missing id
+/// column makes ids from the 0-based row number; a missing title column means empty titles.
+pub(crate) fn read_documents(path: &Path, fields: &JsonFields) -> Result<Vec<Document>> {
+    let requests = [
+        ColumnRequest {
+            name: &fields.id,
+            required: false,
+        },
+        ColumnRequest {
+            name: &fields.title,
+            required: false,
+        },
+        ColumnRequest {
+            name: &fields.text,
+            required: true,
+        },
+    ];
+    let mut cols = read_string_columns(path, &requests)?;
+    let texts = cols[2].take().expect("required column");
+    let ids = cols[0].take();
+    let titles = cols[1].take();
+    let mut docs = Vec::with_capacity(texts.len());
+    for (row, text) in texts.into_iter().enumerate() {
+        let text = text.ok_or_else(|| CorpusError::NullValue {
+            path: path.to_path_buf(),
+            row,
+            column: fields.text.clone(),
+        })?;
+        let id = match &ids {
+            Some(ids) => ids[row].clone().ok_or_else(|| CorpusError::NullValue {
+                path: path.to_path_buf(),
+                row,
+                column: fields.id.clone(),
+            })?,
+            None => row.to_string(),
+        };
+        let title = titles
+            .as_ref()
+            .and_then(|t| t[row].clone())
+            .unwrap_or_default();
+        docs.push(Document { id, title, text });
+    }
+    Ok(docs)
+}

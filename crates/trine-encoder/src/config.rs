@@ -1,0 +1,201 @@
+//! The files of a sentence-transformers model folder.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::pooling::Pooling;
+use crate::{EncoderError, Result};
+
+/// The transformer's `config.json` (the fields a BERT encoder needs).
+#[derive(Debug, Clone, Deserialize)]
+pub struct BertConfig {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub intermediate_size: usize,
+    #[serde(default = "default_act")]
+    pub hidden_act: String,
+    #[serde(default = "default_dropout")]
+    pub hidden_dropout_prob: f64,
+    #[serde(default = "default_dropout")]
+    pub attention_probs_dropout_prob: f64,
+    pub max_position_embeddings: usize,
+    #[serde(default = "default_type_vocab")]
+    pub type_vocab_size: usize,
+    #[serde(default = "default_eps")]
+    pub layer_norm_eps: f64,
+    #[serde(default)]
+    pub model_type: Option<String>,
+}
+
+fn default_act() -> String {
+    "gelu".into()
+}
+fn default_dropout() -> f64 {
+    0.1
+}
+fn default_type_vocab() -> usize {
+    2
+}
+fn default_eps() -> f64 {
+    1e-12
+}
+
+/// `1_Pooling/config.json`.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct PoolingConfig {
+    #[serde(default)]
+    pub pooling_mode_cls_token: bool,
+    #[serde(default)]
+    pub pooling_mode_mean_tokens: bool,
+    #[serde(default)]
+    pub pooling_mode_max_tokens: bool,
+    #[serde(default)]
+    pub pooling_mode_mean_sqrt_len_tokens: bool,
+    #[serde(default)]
+    pub pooling_mode_weightedmean_tokens: bool,
+    #[serde(default)]
+    pub pooling_mode_lasttoken: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct SentenceBertConfig {
+    #[serde(default)]
+    max_seq_length: Option<usize>,
+    #[serde(default)]
+    do_lower_case: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct ModuleEntry {
+    #[serde(default)]
+    path: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// Everything read from a model folder except the weights, which [`crate::Bert`] loads.
+#[derive(Debug, Clone)]
+pub struct ModelFolder {
+    pub dir: PathBuf,
+    /// A short name for reports and metadata: the folder's name.
+    pub name: String,
+    pub config: BertConfig,
+    pub pooling: Pooling,
+    /// Whether a Normalize module follows pooling (unit-length output).
+    pub normalize: bool,
+    /// Longest input in tokens, [CLS] and [SEP] included; longer inputs are truncated.
+    pub max_seq_length: usize,
+    /// Lower-case inputs before tokenizing (sentence_bert_config's `do_lower_case`).
+    pub do_lower_case: bool,
+    pub weights: PathBuf,
+    pub tokenizer: PathBuf,
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|source| EncoderError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|source| EncoderError::Config {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn require(path: PathBuf, what: &'static str) -> Result<PathBuf> {
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(EncoderError::MissingFile { path, what })
+    }
+}
+
+impl ModelFolder {
+    /// Reads and checks the folder's configuration files. `modules.json` is optional: without it the
+    /// folder is read as a plain Hugging Face BERT with mean pooling and no normalisation, as
+    /// sentence-transformers does.
+    pub fn open(dir: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(EncoderError::MissingFile {
+                path: dir.to_path_buf(),
+                what: "model folder",
+            });
+        }
+        let config_path = require(dir.join("config.json"), "transformer configuration")?;
+        let config: BertConfig = read_json(&config_path)?;
+        if let Some(t) = &config.model_type {
+            if t != "bert" {
+                return Err(EncoderError::Unsupported {
+                    path: config_path,
+                    message: format!("model_type `{t}` is not a BERT-family encoder"),
+                });
+            }
+        }
+        if config.hidden_act != "gelu" && config.hidden_act != "gelu_new" {
+            return Err(EncoderError::Unsupported {
+                path: config_path,
+                message: format!("hidden_act `{}`", config.hidden_act),
+            });
+        }
+        if config.hidden_size % config.num_attention_heads != 0 {
+            return Err(EncoderError::Unsupported {
+                path: config_path,
+                message: "hidden_size is not a multiple of num_attention_heads".into(),
+            });
+        }
+        let tokenizer = require(dir.join("tokenizer.json"), "tokenizer.json")?;
+        let weights = require(dir.join("model.safetensors"), "model.safetensors")?;
+
+        let (mut pooling, mut normalize) = (Pooling::Mean, false);
+        let modules_path = dir.join("modules.json");
+        if modules_path.is_file() {
+            let modules: Vec<ModuleEntry> = read_json(&modules_path)?;
+            for m in &modules {
+                if m.kind.ends_with("models.Pooling") {
+                    let p = require(
+                        dir.join(&m.path).join("config.json"),
+                        "pooling configuration",
+                    )?;
+                    let cfg: PoolingConfig = read_json(&p)?;
+                    pooling = Pooling::from_config(&cfg)
+                        .map_err(|message| EncoderError::Unsupported { path: p, message })?;
+                } else if m.kind.ends_with("models.Normalize") {
+                    normalize = true;
+                } else if !m.kind.ends_with("models.Transformer") {
+                    return Err(EncoderError::Unsupported {
+                        path: modules_path.clone(),
+                        message: format!("module type `{}`", m.kind),
+                    });
+                }
+            }
+        }
+        let (mut max_seq_length, mut do_lower_case) = (config.max_position_embeddings, false);
+        let sb_path = dir.join("sentence_bert_config.json");
+        if sb_path.is_file() {
+            let sb: SentenceBertConfig = read_json(&sb_path)?;
+            if let Some(m) = sb.max_seq_length {
+                max_seq_length = m.min(config.max_position_embeddings);
+            }
+            do_lower_case = sb.do_lower_case;
+        }
+        let name = dir
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| dir.display().to_string());
+        Ok(ModelFolder {
+            dir: dir.to_path_buf(),
+            name,
+            config,
+            pooling,
+            normalize,
+            max_seq_length,
+            do_lower_case,
+            weights,
+            tokenizer,
+        })
+    }
+}

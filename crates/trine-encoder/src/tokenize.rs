@@ -1,0 +1,112 @@
+//! Tokenization as sentence-transformers does it: strip, optional lower-casing, truncation to
+//! `max_seq_length`, and padding to the longest text of each batch.
+
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+
+use crate::{EncoderError, ModelFolder, Result};
+
+/// A tokenizer set up for one model folder.
+pub struct TextTokenizer {
+    inner: Tokenizer,
+    path: std::path::PathBuf,
+    do_lower_case: bool,
+    pad_id: u32,
+}
+
+/// A padded batch ready for the model.
+#[derive(Debug)]
+pub struct Batch {
+    /// `[batch, seq]` token ids (u32).
+    pub input_ids: Tensor,
+    /// `[batch, seq]` 1.0 for real tokens, 0.0 for padding (f32).
+    pub attention_mask: Tensor,
+    /// Real token count of each row.
+    pub lengths: Vec<usize>,
+}
+
+impl TextTokenizer {
+    /// Loads `tokenizer.json`, replacing whatever truncation and padding it carries with
+    /// truncation at the folder's `max_seq_length` and no padding (batches pad themselves).
+    pub fn load(folder: &ModelFolder) -> Result<Self> {
+        Self::from_file(
+            &folder.tokenizer,
+            folder.max_seq_length,
+            folder.do_lower_case,
+        )
+    }
+
+    /// Loads a tokenizer file directly.
+    pub fn from_file(path: &Path, max_seq_length: usize, do_lower_case: bool) -> Result<Self> {
+        let err = |message: String| EncoderError::Tokenizer {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut inner = Tokenizer::from_file(path).map_err(|e| err(e.to_string()))?;
+        inner
+            .with_truncation(Some(TruncationParams {
+                max_length: max_seq_length,
+                strategy: TruncationStrategy::LongestFirst,
+                stride: 0,
+                direction: TruncationDirection::Right,
+            }))
+            .map_err(|e| err(e.to_string()))?;
+        inner.with_padding(None);
+        let pad_id = inner
+            .token_to_id("[PAD]")
+            .or_else(|| inner.token_to_id("<pad>"))
+            .unwrap_or(0);
+        Ok(TextTokenizer {
+            inner,
+            path: path.to_path_buf(),
+            do_lower_case,
+            pad_id,
+        })
+    }
+
+    /// Token ids of each text, special tokens included, truncated.
+    pub fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
+        let prepared: Vec<String> = texts
+            .iter()
+            .map(|t| {
+                let t = t.trim();
+                if self.do_lower_case {
+                    t.to_lowercase()
+                } else {
+                    t.to_string()
+                }
+            })
+            .collect();
+        let encodings =
+            self.inner
+                .encode_batch(prepared, true)
+                .map_err(|e| EncoderError::Tokenizer {
+                    path: self.path.clone(),
+                    message: e.to_string(),
+                })?;
+        Ok(encodings
+            .into_iter()
+            .map(|e| e.get_ids().to_vec())
+            .collect())
+    }
+
+    /// Pads token id lists to the longest one and builds the model's input tensors.
+    pub fn pad(&self, ids: &[&[u32]], device: &Device) -> Result<Batch> {
+        let max_len = ids.iter().map(|r| r.len()).max().unwrap_or(0).max(1);
+        let mut flat = Vec::with_capacity(ids.len() * max_len);
+        let mut mask = Vec::with_capacity(ids.len() * max_len);
+        for row in ids {
+            flat.extend_from_slice(row);
+            flat.extend(std::iter::repeat_n(self.pad_id, max_len - row.len()));
+            mask.extend(std::iter::repeat_n(1f32, row.len()));
+            mask.extend(std::iter::repeat_n(0f32, max_len - row.len()));
+        }
+        Ok(Batch {
+            input_ids: Tensor::from_vec(flat, (ids.len(), max_len), device)?,
+            attention_mask: Tensor::from_vec(mask, (ids.len(), max_len), device)?,
+            lengths: ids.iter().map(|r| r.len()).collect(),
+        })
+    }
+}

@@ -1,0 +1,87 @@
+//! all-MiniLM-L6-v2 must reproduce sentence-transformers' own embeddings of the shared fixture
+//! texts (token counts exactly, vectors to cosine ≥ 0.99999). Needs `make model`.
+
+use std::path::PathBuf;
+
+use trine_encoder::{Encoder, EncoderOptions};
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn model_dir() -> PathBuf {
+    std::env::var_os("TRINE_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("models/all-MiniLM-L6-v2"))
+}
+
+fn fixtures() -> PathBuf {
+    std::env::var_os("TRINE_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/fixtures"))
+        .join("minilm-reference.jsonl")
+}
+
+#[test]
+fn minilm_matches_sentence_transformers_reference() {
+    let model = model_dir();
+    assert!(
+        model.join("model.safetensors").is_file(),
+        "{} has no model; run `make model`",
+        model.display()
+    );
+    let text = std::fs::read_to_string(fixtures()).expect("reference fixtures");
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 18);
+    let texts: Vec<&str> = rows.iter().map(|r| r["text"].as_str().unwrap()).collect();
+    // Batch size 5 mixes lengths, so padding and masking are exercised too.
+    let enc = Encoder::load(
+        &model,
+        EncoderOptions {
+            batch_size: 5,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let counts = enc.token_counts(&texts).unwrap();
+    let got = enc.encode(&texts, &mut |_| {}).unwrap();
+    let dim = enc.dim();
+    for (i, row) in rows.iter().enumerate() {
+        let want: Vec<f32> = row["embedding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect();
+        assert_eq!(want.len(), dim);
+        assert_eq!(
+            counts[i],
+            row["n_tokens"].as_u64().unwrap() as usize,
+            "token count of text {i} {:?}",
+            texts[i]
+        );
+        let v = &got[i * dim..(i + 1) * dim];
+        let dot: f64 = v
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| *a as f64 * *b as f64)
+            .sum();
+        let na: f64 = v.iter().map(|a| (*a as f64).powi(2)).sum::<f64>().sqrt();
+        let nb: f64 = want.iter().map(|b| (*b as f64).powi(2)).sum::<f64>().sqrt();
+        let cos = dot / (na * nb);
+        let max_diff = v
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            cos >= 0.99999,
+            "text {i} {:?}: cosine {cos}, max |diff| {max_diff}",
+            texts[i]
+        );
+    }
+}

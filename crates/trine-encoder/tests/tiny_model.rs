@@ -1,0 +1,221 @@
+//! The encoder pipeline on a tiny random-weight BERT: batching, padding, truncation, pooling,
+//! dropout and load errors.
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use trine_encoder::tiny::{write_tiny_model, TinySpec};
+use trine_encoder::{
+    Bert, Encoder, EncoderError, EncoderOptions, Mode, ModelFolder, TextTokenizer,
+};
+
+fn tiny(spec: TinySpec) -> (tempfile::TempDir, Encoder) {
+    let dir = tempfile::tempdir().unwrap();
+    write_tiny_model(dir.path(), &spec).unwrap();
+    let enc = Encoder::load(
+        dir.path(),
+        EncoderOptions {
+            batch_size: 3,
+            chunk_size: 4,
+        },
+    )
+    .unwrap();
+    (dir, enc)
+}
+
+fn close(a: &[f32], b: &[f32], tol: f32) -> bool {
+    a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol)
+}
+
+const TEXTS: &[&str] = &[
+    "the cat sat on the mat",
+    "a dog",
+    "",
+    "the red car ran fast on the big sun moon is small",
+    "blue",
+    "zzz qqq the cat!",
+    "a",
+];
+
+#[test]
+fn batched_padded_encoding_equals_one_by_one() {
+    let (_d, enc) = tiny(TinySpec::default());
+    let dim = enc.dim();
+    let all = enc.encode(TEXTS, &mut |_| {}).unwrap();
+    for (i, t) in TEXTS.iter().enumerate() {
+        let one = enc.encode(&[t], &mut |_| {}).unwrap();
+        assert!(
+            close(&all[i * dim..(i + 1) * dim], &one, 1e-5),
+            "text {i} differs when batched with padding"
+        );
+    }
+}
+
+#[test]
+fn progress_counts_every_text_and_output_is_unit_length() {
+    let (_d, enc) = tiny(TinySpec::default());
+    let mut seen = 0;
+    let v = enc.encode(TEXTS, &mut |n| seen += n).unwrap();
+    assert_eq!(seen, TEXTS.len());
+    for row in v.chunks_exact(enc.dim()) {
+        let norm: f32 = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5);
+    }
+    // distinct texts give distinct vectors
+    assert!(!close(&v[..enc.dim()], &v[enc.dim()..2 * enc.dim()], 1e-3));
+}
+
+#[test]
+fn long_texts_are_truncated_to_max_seq_length() {
+    let (_d, enc) = tiny(TinySpec::default());
+    let long = "the cat ".repeat(40);
+    let counts = enc.token_counts(&[&long, "", "a dog"]).unwrap();
+    assert_eq!(counts, vec![16, 2, 4]);
+    // the part beyond the limit does not change the embedding
+    let longer = "the cat ".repeat(60);
+    let v = enc.encode(&[&long, &longer], &mut |_| {}).unwrap();
+    assert!(close(&v[..enc.dim()], &v[enc.dim()..], 1e-6));
+}
+
+#[test]
+fn pooling_mode_and_normalize_follow_the_folder() {
+    let (_d1, mean) = tiny(TinySpec::default());
+    let (_d2, cls) = tiny(TinySpec {
+        pooling: "cls",
+        normalize: false,
+        ..Default::default()
+    });
+    let a = mean.encode(&["the cat"], &mut |_| {}).unwrap();
+    let b = cls.encode(&["the cat"], &mut |_| {}).unwrap();
+    assert!(!close(&a, &b, 1e-3));
+    let norm: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!(
+        (norm - 1.0).abs() > 1e-3,
+        "cls model without Normalize must not be unit length"
+    );
+}
+
+#[test]
+fn training_mode_applies_dropout_and_unfused_path_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tiny_model(dir.path(), &TinySpec::default()).unwrap();
+    let folder = ModelFolder::open(dir.path()).unwrap();
+    let fused = Bert::load(&folder, &Device::Cpu).unwrap();
+    let vb = unsafe {
+        VarBuilder::from_mmaped_safetensors(&[&folder.weights], DType::F32, &Device::Cpu).unwrap()
+    };
+    let trainable = Bert::new(vb, &folder.config, Mode::Train).unwrap();
+    let tok = TextTokenizer::load(&folder).unwrap();
+    let ids = tok.encode(&["the cat sat", "a dog ran fast"]).unwrap();
+    let rows: Vec<&[u32]> = ids.iter().map(|r| r.as_slice()).collect();
+    let batch = tok.pad(&rows, &Device::Cpu).unwrap();
+    let f = |m: &Bert, mode| -> Tensor {
+        m.forward(&batch.input_ids, &batch.attention_mask, mode)
+            .unwrap()
+    };
+    let diff = |a: &Tensor, b: &Tensor| -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    };
+    let a = f(&fused, Mode::Inference);
+    let b = f(&trainable, Mode::Inference);
+    assert!(
+        diff(&a, &b) < 1e-5,
+        "fused QKV and separate projections disagree"
+    );
+    let t1 = f(&trainable, Mode::Train);
+    let t2 = f(&trainable, Mode::Train);
+    assert!(
+        diff(&t1, &t2) > 1e-3,
+        "dropout did nothing in training mode"
+    );
+    assert!(
+        diff(&a, &f(&fused, Mode::Inference)) == 0.0,
+        "inference must be deterministic"
+    );
+}
+
+#[test]
+fn missing_weights_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tiny_model(dir.path(), &TinySpec::default()).unwrap();
+    std::fs::remove_file(dir.path().join("model.safetensors")).unwrap();
+    let err = Encoder::load(dir.path(), EncoderOptions::default())
+        .err()
+        .unwrap();
+    assert!(matches!(err, EncoderError::MissingFile { .. }));
+    assert!(err.to_string().contains("model.safetensors"), "{err}");
+}
+
+#[test]
+fn corrupt_weights_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tiny_model(dir.path(), &TinySpec::default()).unwrap();
+    let w = dir.path().join("model.safetensors");
+    let bytes = std::fs::read(&w).unwrap();
+    std::fs::write(&w, &bytes[..bytes.len() / 3]).unwrap();
+    let err = Encoder::load(dir.path(), EncoderOptions::default())
+        .err()
+        .unwrap();
+    assert!(matches!(err, EncoderError::Weights { .. }), "{err}");
+    assert!(err.to_string().contains("model.safetensors"), "{err}");
+}
+
+#[test]
+fn weights_lacking_a_tensor_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tiny_model(dir.path(), &TinySpec::default()).unwrap();
+    let other = tempfile::tempdir().unwrap();
+    // a model with fewer layers than config.json says
+    write_tiny_model(
+        other.path(),
+        &TinySpec {
+            layers: 1,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    std::fs::copy(
+        other.path().join("model.safetensors"),
+        dir.path().join("model.safetensors"),
+    )
+    .unwrap();
+    let err = Encoder::load(dir.path(), EncoderOptions::default())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("model.safetensors"), "{err}");
+    assert!(err.to_string().contains("layer.1"), "{err}");
+}
+
+#[test]
+fn malformed_config_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tiny_model(dir.path(), &TinySpec::default()).unwrap();
+    std::fs::write(dir.path().join("config.json"), "{\"hidden_size\": 32,").unwrap();
+    let err = Encoder::load(dir.path(), EncoderOptions::default())
+        .err()
+        .unwrap();
+    assert!(matches!(err, EncoderError::Config { .. }));
+    assert!(err.to_string().contains("config.json"), "{err}");
+    let err = Encoder::load(&dir.path().join("nope"), EncoderOptions::default())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("nope"), "{err}");
+}
+
+#[test]
+fn corrupt_tokenizer_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tiny_model(dir.path(), &TinySpec::default()).unwrap();
+    std::fs::write(dir.path().join("tokenizer.json"), "not json").unwrap();
+    let err = Encoder::load(dir.path(), EncoderOptions::default())
+        .err()
+        .unwrap();
+    assert!(matches!(err, EncoderError::Tokenizer { .. }));
+    assert!(err.to_string().contains("tokenizer.json"), "{err}");
+}

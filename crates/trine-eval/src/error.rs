@@ -1,0 +1,22 @@
+use std::path::PathBuf;
+
+/// Result alias for this crate.
+pub type Result<T> = std::result::Result<T, EvalError>;
+
+/// Errors from evaluation.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// Reading or writing a file failed.
+    #[error(transparent)]
+    Corpus(#[from] trine_corpus::CorpusError),
+    /// Vectors of different widths were compared.
+    #[error("dimension mismatch: documents have {docs}, queries have {queries}")]
+    Dimension { docs: usize, queries: usize },
+    /// A run file line is malformed.
+    #[error("{path}:{line}: {message}")]
+    RunFormat {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+}

@@ -1,0 +1,91 @@
+//! Pieces several commands use: loading the encoder, reading corpora, embedding with a bar.
+
+use std::path::Path;
+
+use anyhow::Context;
+use trine_corpus::embeddings::Embeddings;
+use trine_corpus::JsonFields;
+use trine_corpus::{CorpusFormat, CorpusOptions, Document};
+use trine_encoder::{Encoder, EncoderOptions};
+
+use crate::cli::{CorpusArgs, FormatArg, ModelArgs};
+use crate::progress;
+
+/// Loads the model named by the arguments.
+pub fn load_encoder(args: &ModelArgs) -> anyhow::Result<Encoder> {
+    Encoder::load(
+        &args.model,
+        EncoderOptions {
+            batch_size: args.batch_size,
+            ..Default::default()
+        },
+    )
+    .with_context(|| format!("loading model {}", args.model.display()))
+}
+
+/// Corpus reading options from the arguments.
+pub fn corpus_options(args: &CorpusArgs) -> CorpusOptions {
+    CorpusOptions {
+        format: match args.format {
+            FormatArg::Auto => CorpusFormat::Auto,
+            FormatArg::Beir => CorpusFormat::Beir,
+            FormatArg::Jsonl => CorpusFormat::Jsonl,
+            FormatArg::Parquet => CorpusFormat::Parquet,
+            FormatArg::Text => CorpusFormat::Text,
+        },
+        fields: JsonFields {
+            id: args.id_field.clone(),
+            title: args.title_field.clone(),
+            text: args.text_field.clone(),
+        },
+    }
+}
+
+/// Embeds documents (title + " " + text) with a progress bar; returns vectors in document order.
+pub fn embed_documents(encoder: &Encoder, docs: &[Document]) -> anyhow::Result<Embeddings> {
+    let texts: Vec<String> = docs.iter().map(Document::full_text).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let values = embed_texts(encoder, &refs, "embedding documents")?;
+    Ok(Embeddings {
+        ids: docs.iter().map(|d| d.id.clone()).collect(),
+        dim: encoder.dim(),
+        values,
+        model: encoder.folder().name.clone(),
+        fingerprint: trine_encoder::fingerprint(encoder.folder())?,
+    })
+}
+
+/// Embeds texts with a progress bar (docs/s).
+pub fn embed_texts(encoder: &Encoder, texts: &[&str], message: &str) -> anyhow::Result<Vec<f32>> {
+    let pb = progress::bar(texts.len() as u64, message, "docs");
+    let values = encoder.encode(texts, &mut |n| pb.inc(n as u64))?;
+    pb.finish_and_clear();
+    Ok(values)
+}
+
+/// Whether a saved embeddings file was written by this model (same weights and tokenizer).
+pub fn embeddings_match(emb: &Embeddings, encoder: &Encoder, path: &Path) -> anyhow::Result<bool> {
+    let ok = emb.fingerprint == trine_encoder::fingerprint(encoder.folder())?
+        && emb.dim == encoder.dim();
+    if !ok {
+        eprintln!(
+            "{}: made by model `{}` (dim {}), not `{}`; recomputing",
+            path.display(),
+            emb.model,
+            emb.dim,
+            encoder.folder().name
+        );
+    }
+    Ok(ok)
+}
+
+/// Writes pretty JSON atomically.
+pub fn write_json(path: &Path, value: &serde_json::Value) -> anyhow::Result<()> {
+    trine_corpus::atomic::write_file(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, value).map_err(|e| trine_corpus::CorpusError::Io {
+            path: path.to_path_buf(),
+            source: e.into(),
+        })
+    })?;
+    Ok(())
+}

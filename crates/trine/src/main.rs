@@ -1,0 +1,27 @@
+//! The `trine` command line.
+
+mod cli;
+mod commands;
+mod data_root;
+mod progress;
+mod rss;
+
+use clap::Parser;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    if let Some(n) = cli.threads {
+        // candle sizes its matmul parallelism from this variable, rayon its global pool.
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
+    if let Err(err) = commands::run(cli) {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}

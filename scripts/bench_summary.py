@@ -1,0 +1,28 @@
+"""Writes eval/results/SUMMARY.md from the JSON results beside it."""
+import json
+import os
+import platform
+import sys
+
+out = sys.argv[1]
+
+
+def load(name):
+    p = os.path.join(out, name)
+    return json.load(open(p)) if os.path.exists(p) else None
+
+
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+print("# Benchmark results\n")
+print(f"Machine: {os.cpu_count()} cores ({cpu}), {platform.system()}. Produced by `make bench`.\n")
+rows = [("trine", load("embed-trine.json")), ("sentence-transformers f32", load("embed-st-f32.json")),
+        ("sentence-transformers bf16", load("embed-st-bf16.json"))]
+print("## Embedding throughput (SciFact corpus, batch 32, max 256 tokens)\n")
+print("| engine | docs | docs/s | tokens/s | peak RSS (MiB) |")
+print("|---|---|---|---|---|")
+for name, r in rows:
+    if r:
+        print(f"| {name} | {r['documents']} | {r['docs_per_s']:.1f} | {r['tokens_per_s']:.0f} | {r['peak_rss_mib']:.0f} |")
+t, s = rows[0][1], rows[1][1]
+if t and s:
+    print(f"\ntrine / sentence-transformers f32: **{t['docs_per_s'] / s['docs_per_s']:.2f}x**")
