@@ -4,6 +4,7 @@
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Embedding, LayerNorm, VarBuilder};
 
+use crate::kernels::{self, AttentionShape, NormParams};
 use crate::{BertConfig, EncoderError, ModelFolder, Result};
 
 /// Inference runs without dropout; training applies the model's dropout probabilities.
@@ -41,14 +42,28 @@ fn dropout(x: &Tensor, p: f64, mode: Mode) -> candle_core::Result<Tensor> {
     }
 }
 
+/// A layer's parameters as plain vectors, for the fused inference kernels.
+#[derive(Debug, Clone)]
+struct FastParams {
+    qkv_weight: Tensor,
+    qkv_bias: Vec<f32>,
+    attn_out_bias: Vec<f32>,
+    attn_gamma: Vec<f32>,
+    attn_beta: Vec<f32>,
+    intermediate_bias: Vec<f32>,
+    output_bias: Vec<f32>,
+    out_gamma: Vec<f32>,
+    out_beta: Vec<f32>,
+}
+
 #[derive(Debug, Clone)]
 struct Layer {
     q: Linear,
     k: Linear,
     v: Linear,
-    /// q, k and v stacked into one `[3*hidden, hidden]` projection; only for inference, since a
-    /// copy made once would not follow training updates.
-    qkv: Option<Linear>,
+    /// Stacked QKV projection and flat parameters for the fused kernels; only for inference,
+    /// since copies made once would not follow training updates.
+    fast: Option<FastParams>,
     attn_out: Linear,
     attn_norm: LayerNorm,
     intermediate: Linear,
@@ -75,6 +90,23 @@ fn layer_norm(vb: VarBuilder, size: usize, eps: f64) -> candle_core::Result<Laye
         (vb.get(size, "gamma")?, vb.get(size, "beta")?)
     };
     Ok(LayerNorm::new(weight, bias, eps))
+}
+
+impl FastParams {
+    fn new(l: &Layer) -> candle_core::Result<Self> {
+        let flat = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
+        Ok(FastParams {
+            qkv_weight: Tensor::cat(&[&l.q.weight, &l.k.weight, &l.v.weight], 0)?,
+            qkv_bias: flat(&Tensor::cat(&[&l.q.bias, &l.k.bias, &l.v.bias], 0)?)?,
+            attn_out_bias: flat(&l.attn_out.bias)?,
+            attn_gamma: flat(l.attn_norm.weight())?,
+            attn_beta: flat(l.attn_norm.bias().expect("layer norm with bias"))?,
+            intermediate_bias: flat(&l.intermediate.bias)?,
+            output_bias: flat(&l.output.bias)?,
+            out_gamma: flat(l.out_norm.weight())?,
+            out_beta: flat(l.out_norm.bias().expect("layer norm with bias"))?,
+        })
+    }
 }
 
 impl Bert {
@@ -123,19 +155,11 @@ impl Bert {
             let q = Linear::load(a.pp("self.query"), h, h)?;
             let k = Linear::load(a.pp("self.key"), h, h)?;
             let v = Linear::load(a.pp("self.value"), h, h)?;
-            let qkv = if mode == Mode::Inference {
-                Some(Linear {
-                    weight: Tensor::cat(&[&q.weight, &k.weight, &v.weight], 0)?,
-                    bias: Tensor::cat(&[&q.bias, &k.bias, &v.bias], 0)?,
-                })
-            } else {
-                None
-            };
-            layers.push(Layer {
+            let mut layer = Layer {
                 q,
                 k,
                 v,
-                qkv,
+                fast: None,
                 attn_out: Linear::load(a.pp("output.dense"), h, h)?,
                 attn_norm: layer_norm(a.pp("output.LayerNorm"), h, config.layer_norm_eps)?,
                 intermediate: Linear::load(
@@ -145,7 +169,11 @@ impl Bert {
                 )?,
                 output: Linear::load(l.pp("output.dense"), config.intermediate_size, h)?,
                 out_norm: layer_norm(l.pp("output.LayerNorm"), h, config.layer_norm_eps)?,
-            });
+            };
+            if mode == Mode::Inference {
+                layer.fast = Some(FastParams::new(&layer)?);
+            }
+            layers.push(layer);
         }
         Ok(Bert {
             word,
@@ -164,7 +192,9 @@ impl Bert {
     }
 
     /// Last hidden states `[batch, seq, hidden]` for `input_ids` `[batch, seq]` (u32) under
-    /// `attention_mask` `[batch, seq]` (1 real, 0 padding).
+    /// `attention_mask` `[batch, seq]` (1 real, 0 padding; padding on the right, as
+    /// [`crate::TextTokenizer::pad`] makes it). A model built for inference runs the fused
+    /// kernels in `Mode::Inference`; otherwise candle's differentiable ops run.
     pub fn forward(
         &self,
         input_ids: &Tensor,
@@ -173,8 +203,7 @@ impl Bert {
     ) -> candle_core::Result<Tensor> {
         let (b, l) = input_ids.dims2()?;
         let cfg = &self.config;
-        let (h, nh) = (cfg.hidden_size, cfg.num_attention_heads);
-        let hd = h / nh;
+        let h = cfg.hidden_size;
         let positions = Tensor::arange(0u32, l as u32, input_ids.device())?;
         let x = self
             .word
@@ -184,59 +213,123 @@ impl Bert {
         let x = self.emb_norm.forward(&x)?;
         let mut x = dropout(&x, cfg.hidden_dropout_prob, mode)?.reshape((b * l, h))?;
 
+        if mode == Mode::Inference && self.layers.iter().all(|l| l.fast.is_some()) {
+            let lengths = kernels::with_f32(attention_mask, |m| {
+                m.chunks_exact(l)
+                    .map(|row| row.iter().filter(|&&v| v > 0.5).count())
+                    .collect::<Vec<_>>()
+            })?;
+            for layer in &self.layers {
+                x = self.fused_layer(layer, &x, &lengths, b, l)?;
+            }
+        } else {
+            for layer in &self.layers {
+                x = self.reference_layer(layer, &x, attention_mask, b, l, mode)?;
+            }
+        }
+        x.reshape((b, l, h))
+    }
+
+    /// One layer with candle's differentiable ops (training, and the reference for the kernels).
+    fn reference_layer(
+        &self,
+        layer: &Layer,
+        x: &Tensor,
+        attention_mask: &Tensor,
+        b: usize,
+        l: usize,
+        mode: Mode,
+    ) -> candle_core::Result<Tensor> {
+        let cfg = &self.config;
+        let (h, nh) = (cfg.hidden_size, cfg.num_attention_heads);
+        let hd = h / nh;
         // 0 where attended, a very large negative number at padding: `[batch, 1, 1, seq]`.
         let bias = ((attention_mask.to_dtype(x.dtype())? - 1.0)? * f32::MAX as f64)?
             .reshape((b, 1, 1, l))?;
-        let scale = 1.0 / (hd as f64).sqrt();
-
-        for layer in &self.layers {
-            let (q, k, v) = match &layer.qkv {
-                Some(qkv) => {
-                    let t = qkv
-                        .forward(&x)?
-                        .reshape((b, l, 3, nh, hd))?
-                        .permute((2, 0, 3, 1, 4))?
-                        .contiguous()?;
-                    (t.get(0)?, t.get(1)?, t.get(2)?)
-                }
-                None => {
-                    let heads = |lin: &Linear| -> candle_core::Result<Tensor> {
-                        lin.forward(&x)?
-                            .reshape((b, l, nh, hd))?
-                            .transpose(1, 2)?
-                            .contiguous()
-                    };
-                    (heads(&layer.q)?, heads(&layer.k)?, heads(&layer.v)?)
-                }
-            };
-            let scores = (q * scale)?.matmul(&k.t()?)?.broadcast_add(&bias)?;
-            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-            let probs = dropout(&probs, cfg.attention_probs_dropout_prob, mode)?;
-            let ctx = probs
-                .matmul(&v)?
+        let heads = |lin: &Linear| -> candle_core::Result<Tensor> {
+            lin.forward(x)?
+                .reshape((b, l, nh, hd))?
                 .transpose(1, 2)?
-                .contiguous()?
-                .reshape((b * l, h))?;
-            let attn = dropout(
-                &layer.attn_out.forward(&ctx)?,
-                cfg.hidden_dropout_prob,
-                mode,
-            )?;
-            let x1 = layer.attn_norm.forward(&(attn + &x)?)?;
-            let inter = layer.intermediate.forward(&x1)?;
-            let inter = if self.exact_gelu {
-                inter.gelu_erf()?
-            } else {
-                inter.gelu()?
-            };
-            let out = dropout(
-                &layer.output.forward(&inter)?,
-                cfg.hidden_dropout_prob,
-                mode,
-            )?;
-            x = layer.out_norm.forward(&(out + x1)?)?;
-        }
-        x.reshape((b, l, h))
+                .contiguous()
+        };
+        let (q, k, v) = (heads(&layer.q)?, heads(&layer.k)?, heads(&layer.v)?);
+        let scale = 1.0 / (hd as f64).sqrt();
+        let scores = (q * scale)?.matmul(&k.t()?)?.broadcast_add(&bias)?;
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let probs = dropout(&probs, cfg.attention_probs_dropout_prob, mode)?;
+        let ctx = probs
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .contiguous()?
+            .reshape((b * l, h))?;
+        let attn = dropout(
+            &layer.attn_out.forward(&ctx)?,
+            cfg.hidden_dropout_prob,
+            mode,
+        )?;
+        let x1 = layer.attn_norm.forward(&(attn + x)?)?;
+        let inter = layer.intermediate.forward(&x1)?;
+        let inter = if self.exact_gelu {
+            inter.gelu_erf()?
+        } else {
+            inter.gelu()?
+        };
+        let out = dropout(
+            &layer.output.forward(&inter)?,
+            cfg.hidden_dropout_prob,
+            mode,
+        )?;
+        layer.out_norm.forward(&(out + x1)?)
+    }
+
+    /// One layer with the fused inference kernels (no dropout, no autograd).
+    fn fused_layer(
+        &self,
+        layer: &Layer,
+        x: &Tensor,
+        lengths: &[usize],
+        b: usize,
+        l: usize,
+    ) -> candle_core::Result<Tensor> {
+        let fast = layer.fast.as_ref().expect("fused parameters");
+        let cfg = &self.config;
+        let eps = cfg.layer_norm_eps as f32;
+        let shape = AttentionShape {
+            batch: b,
+            seq: l,
+            heads: cfg.num_attention_heads,
+            head_dim: cfg.hidden_size / cfg.num_attention_heads,
+        };
+        let qkv = x.matmul(&fast.qkv_weight.t()?)?;
+        let ctx = kernels::attention(&qkv, &fast.qkv_bias, lengths, shape)?;
+        let attn = ctx.matmul(&layer.attn_out.weight.t()?)?;
+        let x1 = kernels::add_bias_residual_layer_norm(
+            &attn,
+            &fast.attn_out_bias,
+            x,
+            &NormParams {
+                gamma: &fast.attn_gamma,
+                beta: &fast.attn_beta,
+                eps,
+            },
+        )?;
+        let up = x1.matmul(&layer.intermediate.weight.t()?)?;
+        let act = if self.exact_gelu {
+            kernels::bias_gelu(&up, &fast.intermediate_bias)?
+        } else {
+            kernels::add_bias(&up, &fast.intermediate_bias)?.gelu()?
+        };
+        let down = act.matmul(&layer.output.weight.t()?)?;
+        kernels::add_bias_residual_layer_norm(
+            &down,
+            &fast.output_bias,
+            &x1,
+            &NormParams {
+                gamma: &fast.out_gamma,
+                beta: &fast.out_beta,
+                eps,
+            },
+        )
     }
 
     /// The embedding width.

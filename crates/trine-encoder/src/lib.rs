@@ -10,6 +10,7 @@ mod config;
 mod encoder;
 mod error;
 mod fingerprint;
+mod kernels;
 mod pooling;
 pub mod tiny;
 mod tokenize;

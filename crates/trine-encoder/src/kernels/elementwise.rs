@@ -1,0 +1,115 @@
+//! Row-wise fused passes: bias + GELU, bias + residual + layer norm, bias add.
+
+use multiversion::multiversion;
+use rayon::prelude::*;
+
+use super::{tensor, vmath, with_f32};
+use candle_core::{Result, Tensor};
+
+/// Rows handed to one rayon task.
+const ROWS_PER_TASK: usize = 32;
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512bw+avx2+fma", "x86_64+avx2+fma"))]
+fn bias_gelu_rows(out: &mut [f32], x: &[f32], bias: &[f32]) {
+    for (o, xs) in out
+        .chunks_exact_mut(bias.len())
+        .zip(x.chunks_exact(bias.len()))
+    {
+        for ((o, &v), &b) in o.iter_mut().zip(xs).zip(bias) {
+            *o = vmath::gelu(v + b);
+        }
+    }
+}
+
+/// `gelu(x + bias)` for `x` of shape `[rows, bias.len()]`.
+pub(crate) fn bias_gelu(x: &Tensor, bias: &[f32]) -> Result<Tensor> {
+    let (rows, cols) = x.dims2()?;
+    let out = with_f32(x, |x| {
+        let mut out = vec![0f32; x.len()];
+        out.par_chunks_mut(cols * ROWS_PER_TASK)
+            .zip(x.par_chunks(cols * ROWS_PER_TASK))
+            .for_each(|(o, x)| bias_gelu_rows(o, x, bias));
+        out
+    })?;
+    tensor(out, (rows, cols))
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512bw+avx2+fma", "x86_64+avx2+fma"))]
+fn add_bias_rows(out: &mut [f32], x: &[f32], bias: &[f32]) {
+    for (o, xs) in out
+        .chunks_exact_mut(bias.len())
+        .zip(x.chunks_exact(bias.len()))
+    {
+        for ((o, &v), &b) in o.iter_mut().zip(xs).zip(bias) {
+            *o = v + b;
+        }
+    }
+}
+
+/// `x + bias` for `x` of shape `[rows, bias.len()]`.
+pub(crate) fn add_bias(x: &Tensor, bias: &[f32]) -> Result<Tensor> {
+    let (rows, cols) = x.dims2()?;
+    let out = with_f32(x, |x| {
+        let mut out = vec![0f32; x.len()];
+        out.par_chunks_mut(cols * ROWS_PER_TASK)
+            .zip(x.par_chunks(cols * ROWS_PER_TASK))
+            .for_each(|(o, x)| add_bias_rows(o, x, bias));
+        out
+    })?;
+    tensor(out, (rows, cols))
+}
+
+/// Parameters of a layer norm.
+pub(crate) struct NormParams<'a> {
+    pub gamma: &'a [f32],
+    pub beta: &'a [f32],
+    pub eps: f32,
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512bw+avx2+fma", "x86_64+avx2+fma"))]
+fn residual_norm_rows(out: &mut [f32], x: &[f32], res: &[f32], bias: &[f32], p: &NormParams) {
+    let n = bias.len();
+    for ((o, xs), rs) in out
+        .chunks_exact_mut(n)
+        .zip(x.chunks_exact(n))
+        .zip(res.chunks_exact(n))
+    {
+        let mut sum = 0f32;
+        for i in 0..n {
+            let v = xs[i] + bias[i] + rs[i];
+            o[i] = v;
+            sum += v;
+        }
+        let mean = sum / n as f32;
+        let mut var = 0f32;
+        for v in o.iter() {
+            let d = v - mean;
+            var += d * d;
+        }
+        let inv = 1.0 / (var / n as f32 + p.eps).sqrt();
+        for i in 0..n {
+            o[i] = (o[i] - mean) * inv * p.gamma[i] + p.beta[i];
+        }
+    }
+}
+
+/// `layer_norm(x + bias + residual)`, all `[rows, bias.len()]`, as BERT's output sublayers.
+pub(crate) fn add_bias_residual_layer_norm(
+    x: &Tensor,
+    bias: &[f32],
+    residual: &Tensor,
+    params: &NormParams,
+) -> Result<Tensor> {
+    let (rows, cols) = x.dims2()?;
+    let out = with_f32(x, |x| {
+        with_f32(residual, |r| {
+            let mut out = vec![0f32; x.len()];
+            out.par_chunks_mut(cols * ROWS_PER_TASK)
+                .zip(x.par_chunks(cols * ROWS_PER_TASK))
+                .zip(r.par_chunks(cols * ROWS_PER_TASK))
+                .for_each(|((o, x), r)| residual_norm_rows(o, x, r, bias, params));
+            out
+        })
+    })??;
+    tensor(out, (rows, cols))
+}
