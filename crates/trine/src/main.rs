@@ -13,6 +13,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let cli = cli::Cli::parse();
+    // With the `mkl` feature, MKL's OpenMP threads otherwise spin for 200 ms after each matrix
+    // product, taking the cores from rayon's kernels that run in between.
+    if std::env::var_os("KMP_BLOCKTIME").is_none() {
+        std::env::set_var("KMP_BLOCKTIME", "0");
+    }
     if let Some(n) = cli.threads {
         // candle sizes its matmul parallelism from this variable, rayon its global pool.
         std::env::set_var("RAYON_NUM_THREADS", n.to_string());

@@ -22,14 +22,13 @@ pub(crate) struct AttentionShape {
 
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512bw+avx2+fma", "x86_64+avx2+fma"))]
 fn softmax_rows(scores: &mut [f32], n: usize) {
+    // Separate passes with lane-wise reductions, so that each loop vectorises.
     for row in scores.chunks_exact_mut(n) {
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0f32;
+        let max = vmath::max(row);
         for v in row.iter_mut() {
             *v = vmath::exp(*v - max);
-            sum += *v;
         }
-        let inv = 1.0 / sum;
+        let inv = 1.0 / vmath::sum(row);
         for v in row.iter_mut() {
             *v *= inv;
         }

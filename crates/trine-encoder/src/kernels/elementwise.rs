@@ -74,21 +74,17 @@ fn residual_norm_rows(out: &mut [f32], x: &[f32], res: &[f32], bias: &[f32], p: 
         .zip(x.chunks_exact(n))
         .zip(res.chunks_exact(n))
     {
-        let mut sum = 0f32;
         for i in 0..n {
-            let v = xs[i] + bias[i] + rs[i];
-            o[i] = v;
-            sum += v;
+            o[i] = xs[i] + bias[i] + rs[i];
         }
-        let mean = sum / n as f32;
-        let mut var = 0f32;
-        for v in o.iter() {
-            let d = v - mean;
-            var += d * d;
+        let mean = vmath::sum(o) / n as f32;
+        for v in o.iter_mut() {
+            *v -= mean;
         }
-        let inv = 1.0 / (var / n as f32 + p.eps).sqrt();
+        let var = vmath::sum_squares(o) / n as f32;
+        let inv = 1.0 / (var + p.eps).sqrt();
         for i in 0..n {
-            o[i] = (o[i] - mean) * inv * p.gamma[i] + p.beta[i];
+            o[i] = o[i] * inv * p.gamma[i] + p.beta[i];
         }
     }
 }

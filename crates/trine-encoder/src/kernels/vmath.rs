@@ -30,6 +30,53 @@ pub(crate) fn erf(x: f32) -> f32 {
     y.copysign(x)
 }
 
+const LANES: usize = 16;
+
+/// Maximum of a slice (−∞ when empty), with independent lanes so it vectorises.
+#[inline(always)]
+pub(crate) fn max(x: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for i in 0..LANES {
+            acc[i] = acc[i].max(c[i]);
+        }
+    }
+    tail.iter()
+        .chain(acc.iter())
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max)
+}
+
+/// Sum of a slice, with independent lanes so it vectorises.
+#[inline(always)]
+pub(crate) fn sum(x: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for i in 0..LANES {
+            acc[i] += c[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail.iter().sum::<f32>()
+}
+
+/// Sum of squares of a slice, lane-wise.
+#[inline(always)]
+pub(crate) fn sum_squares(x: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for i in 0..LANES {
+            acc[i] += c[i] * c[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail.iter().map(|v| v * v).sum::<f32>()
+}
+
 /// GELU with the exact (erf) form BERT uses: x/2 · (1 + erf(x/√2)).
 #[inline(always)]
 pub(crate) fn gelu(x: f32) -> f32 {
@@ -63,6 +110,14 @@ mod tests {
         assert!(worst < 5e-7, "worst relative error {worst}");
         assert_eq!(exp(-1000.0), 0.0_f32.max(exp(-1000.0)));
         assert!(exp(-1000.0) < 1e-37);
+    }
+
+    #[test]
+    fn lane_reductions_match_sequential_ones() {
+        let x: Vec<f32> = (0..37).map(|i| ((i * 7919) % 101) as f32 - 50.0).collect();
+        assert_eq!(max(&x), x.iter().copied().fold(f32::NEG_INFINITY, f32::max));
+        assert!((sum(&x) - x.iter().sum::<f32>()).abs() < 1e-4);
+        assert_eq!(max(&[]), f32::NEG_INFINITY);
     }
 
     #[test]
