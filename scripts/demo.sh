@@ -5,11 +5,12 @@ trine=${TRINE:-target/release/trine}
 model=${MODEL:-models/all-MiniLM-L6-v2}
 scifact=$(scripts/scifact-path.sh "${TRINE_DATA_ROOT:-../shared/corpora}")
 emb=data/scifact.all-MiniLM-L6-v2.parquet
+idx=data/scifact.idx
 mkdir -p data
 
 echo "== 1. Embed the SciFact corpus ($scifact) with $model"
 if [ -f "$emb" ]; then
-  echo "   $emb exists; 'trine eval' checks its model fingerprint and reuses it (delete it to re-embed)"
+  echo "   $emb exists; its model fingerprint is checked before reuse (delete it to re-embed)"
 else
   "$trine" embed --model "$model" --input "$scifact" --output "$emb"
 fi
@@ -18,3 +19,23 @@ echo
 echo "== 2. Dense retrieval on the SciFact test split, with example queries"
 "$trine" eval --model "$model" --data "$scifact" --split test --retriever dense \
   --doc-embeddings "$emb" --examples 3
+
+echo
+echo "== 3. Build a hybrid index (tantivy BM25 + vectors) from the same embeddings"
+"$trine" index build --force --model "$model" --corpus "$scifact" --embeddings "$emb" --out "$idx"
+"$trine" index info "$idx"
+
+echo
+echo "== 4. Tune the fusion on the train split (never on test), store it in the index"
+"$trine" tune-fusion --model "$model" --data "$scifact" --split train --index "$idx"
+
+echo
+echo "== 5. Lexical, dense and hybrid retrieval on the test split"
+for mode in lexical dense hybrid; do
+  printf '%-8s ' "$mode"
+  "$trine" eval --model "$model" --data "$scifact" --split test --retriever "$mode" --index "$idx" --json
+done
+
+echo
+echo "== 6. A hybrid search"
+"$trine" search "$idx" "vitamin D deficiency and the risk of tuberculosis" --mode hybrid --k 5

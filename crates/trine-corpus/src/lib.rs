@@ -19,5 +19,5 @@ mod text;
 
 pub use document::Document;
 pub use error::{CorpusError, Result};
-pub use parquet_docs::{read_string_columns, ColumnRequest, StringColumns};
+pub use parquet_docs::{read_string_columns, write_documents, ColumnRequest, StringColumns};
 pub use source::{read_corpus, CorpusFormat, CorpusOptions, JsonFields};

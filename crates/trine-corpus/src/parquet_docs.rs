@@ -138,3 +138,39 @@ pub(crate) fn read_documents(path: &Path, fields: &JsonFields) -> Result<Vec<Doc
     }
     Ok(docs)
 }
+
+/// Writes documents as Parquet (`id`, `title`, `text`, all utf8) straight to `path`. Callers
+/// that need atomicity write into a folder that is not live yet, or use [`crate::atomic`].
+pub fn write_documents(path: &Path, docs: &[Document]) -> Result<()> {
+    use arrow::array::{RecordBatch, StringArray};
+    use arrow::datatypes::{Field, Schema};
+    use parquet::arrow::ArrowWriter;
+
+    let pq = |source| CorpusError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Utf8, false),
+        Field::new("title", DataType::Utf8, false),
+        Field::new("text", DataType::Utf8, false),
+    ]));
+    let file = File::create(path).map_err(|e| CorpusError::io(path, e))?;
+    let mut writer = ArrowWriter::try_new(file, Arc::clone(&schema), None).map_err(pq)?;
+    for chunk in docs.chunks(8192) {
+        let col = |f: fn(&Document) -> &str| {
+            Arc::new(StringArray::from_iter_values(chunk.iter().map(f))) as Arc<dyn Array>
+        };
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![col(|d| &d.id), col(|d| &d.title), col(|d| &d.text)],
+        )
+        .map_err(|source| CorpusError::Arrow {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        writer.write(&batch).map_err(pq)?;
+    }
+    let file = writer.into_inner().map_err(pq)?;
+    file.sync_all().map_err(|e| CorpusError::io(path, e))
+}

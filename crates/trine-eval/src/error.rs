@@ -9,9 +9,6 @@ pub enum EvalError {
     /// Reading or writing a file failed.
     #[error(transparent)]
     Corpus(#[from] trine_corpus::CorpusError),
-    /// Vectors of different widths were compared.
-    #[error("dimension mismatch: documents have {docs}, queries have {queries}")]
-    Dimension { docs: usize, queries: usize },
     /// A run file line is malformed.
     #[error("{path}:{line}: {message}")]
     RunFormat {

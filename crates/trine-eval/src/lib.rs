@@ -1,5 +1,5 @@
-//! Retrieval evaluation: metrics with BEIR/pytrec_eval conventions, the exact (brute-force) dense
-//! retriever that approximate search is measured against, and TREC run files.
+//! Retrieval evaluation: metrics with BEIR/pytrec_eval conventions, TREC run files, and the vector
+//! arithmetic of exact cosine search (`trine-index` runs the search itself).
 
 mod error;
 pub mod exact;

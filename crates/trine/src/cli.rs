@@ -33,6 +33,168 @@ pub enum Command {
     Eval(EvalArgs),
     /// Print the token count and embedding of texts given on the command line, as JSON lines.
     Encode(EncodeArgs),
+    /// Build and maintain a search index (tantivy BM25 beside dense vectors).
+    #[command(subcommand)]
+    Index(IndexCommand),
+    /// Search an index: one query, or a queries file into a TREC run.
+    Search(SearchArgs),
+    /// Choose the hybrid fusion method and weight on labelled queries; store it in the index.
+    TuneFusion(TuneFusionArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Build an index from a corpus.
+    Build(IndexBuildArgs),
+    /// Add documents to an index (duplicate ids rejected unless --replace).
+    Add(IndexAddArgs),
+    /// Delete documents by id.
+    Delete(IndexDeleteArgs),
+    /// Show what an index holds.
+    Info(IndexInfoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IndexBuildArgs {
+    /// Corpus to index (BEIR folder, JSONL, Parquet or text; or a dataset name under the data root).
+    #[arg(long)]
+    pub corpus: PathBuf,
+    /// Index folder to create.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace an index already in --out (atomically: the old one stays until the new is whole).
+    #[arg(long)]
+    pub force: bool,
+    /// Use these document embeddings (from `trine embed` with the same model) instead of
+    /// embedding the corpus again; they are checked against the model's fingerprint and the ids.
+    #[arg(long)]
+    pub embeddings: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub corpus_args: CorpusArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct IndexAddArgs {
+    /// Index folder.
+    pub index: PathBuf,
+    /// Corpus with the documents to add.
+    #[arg(long)]
+    pub corpus: PathBuf,
+    /// Replace documents whose ids are already in the index instead of failing.
+    #[arg(long)]
+    pub replace: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub corpus_args: CorpusArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct IndexDeleteArgs {
+    /// Index folder.
+    pub index: PathBuf,
+    /// Ids to delete (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub ids: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct IndexInfoArgs {
+    /// Index folder.
+    pub index: PathBuf,
+    /// Print the manifest as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Retrieval mode.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ModeArg {
+    /// BM25 over title + text.
+    Lexical,
+    /// Exact cosine over document embeddings.
+    Dense,
+    /// Fusion of lexical and dense.
+    Hybrid,
+}
+
+/// Fusion method for hybrid search.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FusionArg {
+    Rrf,
+    Convex,
+    Zscore,
+}
+
+/// Hybrid fusion options; unset ones come from the index's stored default.
+#[derive(Debug, Args, Clone)]
+pub struct FusionArgs {
+    /// Fusion method (default: the index's, set by tune-fusion; RRF k=60 when never tuned).
+    #[arg(long, value_enum)]
+    pub fusion: Option<FusionArg>,
+    /// Weight of the dense score for convex and z-score fusion.
+    #[arg(long, default_value_t = 0.5)]
+    pub alpha: f32,
+    /// RRF's k.
+    #[arg(long, default_value_t = 60.0)]
+    pub rrf_k: f32,
+    /// Candidates taken from each retriever before fusion.
+    #[arg(long, default_value_t = 100)]
+    pub candidates: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Index folder.
+    pub index: PathBuf,
+    /// Query text (or use --queries).
+    pub query: Option<String>,
+    /// Search mode.
+    #[arg(long, value_enum, default_value_t = ModeArg::Hybrid)]
+    pub mode: ModeArg,
+    /// Hits to return.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// Print hits as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// A queries file (BEIR queries.jsonl, or one query per line) to run in batch.
+    #[arg(long, requires = "run")]
+    pub queries: Option<PathBuf>,
+    /// TREC run file written by the batch form.
+    #[arg(long)]
+    pub run: Option<PathBuf>,
+    /// Batch form: run the queries one at a time (encoding included) and write latency
+    /// percentiles as JSON to this file.
+    #[arg(long, requires = "queries")]
+    pub latency_report: Option<PathBuf>,
+    #[command(flatten)]
+    pub fusion: FusionArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TuneFusionArgs {
+    /// BEIR dataset whose corpus the index holds.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Labelled split to tune on (never the test split you report).
+    #[arg(long, default_value = "dev")]
+    pub split: String,
+    /// Index to tune and store the choice in.
+    #[arg(long)]
+    pub index: PathBuf,
+    /// Use at most this many queries of the split (0 = all).
+    #[arg(long, default_value_t = 0)]
+    pub max_queries: usize,
+    /// Candidates taken from each retriever before fusion.
+    #[arg(long, default_value_t = 100)]
+    pub candidates: usize,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 /// Model and batching options shared by every command that encodes text.
@@ -95,13 +257,6 @@ pub struct EmbedArgs {
     pub report: Option<PathBuf>,
 }
 
-/// Which retriever to evaluate.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum RetrieverArg {
-    /// Exact cosine similarity over all document embeddings.
-    Dense,
-}
-
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// BEIR-layout dataset folder, or a dataset name under the data root (e.g. `scifact`).
@@ -111,8 +266,14 @@ pub struct EvalArgs {
     #[arg(long, default_value = "test")]
     pub split: String,
     /// Retriever to evaluate.
-    #[arg(long, value_enum, default_value_t = RetrieverArg::Dense)]
-    pub retriever: RetrieverArg,
+    #[arg(long, value_enum, default_value_t = ModeArg::Dense)]
+    pub retriever: ModeArg,
+    /// Evaluate this index (built from the dataset's corpus); without it a temporary index is
+    /// built from --data with --model.
+    #[arg(long)]
+    pub index: Option<PathBuf>,
+    #[command(flatten)]
+    pub fusion: FusionArgs,
     #[command(flatten)]
     pub model: ModelArgs,
     /// Reuse document embeddings from this file when it was made by the same model; otherwise

@@ -1,6 +1,5 @@
 //! `trine eval`: run a retriever over a BEIR dataset split and score it.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -10,55 +9,77 @@ use trine_corpus::beir::{load_split, BeirPaths, Split};
 use trine_corpus::embeddings::{self, Embeddings};
 use trine_corpus::{read_corpus, CorpusOptions, Document};
 use trine_encoder::Encoder;
-use trine_eval::exact::ExactIndex;
 use trine_eval::{evaluate, run as trec, Run};
+use trine_index::Index;
 
-use super::shared;
-use crate::cli::{Cli, EvalArgs};
+use super::{retrieve, shared};
+use crate::cli::{Cli, EvalArgs, ModeArg};
 use crate::data_root;
 
 pub fn run(cli: &Cli, args: &EvalArgs) -> anyhow::Result<()> {
     let data = data_root::resolve(&cli.data_root, &args.data);
     let split = load_split(&data, &args.split)?;
-    let docs = read_corpus(&BeirPaths::new(&data).corpus(), &CorpusOptions::default())?;
-    let encoder = shared::load_encoder(&args.model)?;
+    let needs_model = args.retriever != ModeArg::Lexical || args.index.is_none();
+    let encoder = if needs_model {
+        Some(shared::load_encoder(&args.model)?)
+    } else {
+        None
+    };
 
     let start = Instant::now();
-    let doc_emb = document_embeddings(&encoder, &docs, args.doc_embeddings.as_deref())?;
-    let embed_secs = start.elapsed().as_secs_f64();
+    let tmp = tempfile::tempdir()?;
+    let index = match &args.index {
+        Some(path) => Index::open(path)?,
+        None => {
+            let docs = read_corpus(&BeirPaths::new(&data).corpus(), &CorpusOptions::default())?;
+            let enc = encoder.as_ref().expect("model loaded");
+            let emb = document_embeddings(enc, &docs, args.doc_embeddings.as_deref())?;
+            Index::build(
+                &tmp.path().join("index"),
+                &docs,
+                &emb.values,
+                retrieve::model_info(enc)?,
+                false,
+            )?
+        }
+    };
+    let index_secs = start.elapsed().as_secs_f64();
 
     let start = Instant::now();
-    let texts: Vec<&str> = split.queries.iter().map(|q| q.text.as_str()).collect();
-    let query_emb = shared::embed_texts(&encoder, &texts, "embedding queries")?;
-    let index = ExactIndex::new(&doc_emb.ids, &doc_emb.values, doc_emb.dim);
-    let results = index.search(&query_emb, encoder.dim(), args.top_k)?;
+    let fusion = retrieve::fusion(&args.fusion, &index);
+    let run = retrieve::run_queries(
+        &index,
+        encoder.as_ref(),
+        &split.queries,
+        args.retriever,
+        fusion,
+        args.top_k,
+        args.fusion.candidates,
+    )?;
     let search_secs = start.elapsed().as_secs_f64();
-    let run: Run = split
-        .queries
-        .iter()
-        .map(|q| q.id.clone())
-        .zip(results)
-        .collect();
 
     let (metrics, per_query) = evaluate(&run, &split.qrels);
     let dataset = data
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let stem = format!("{dataset}.{}.dense", args.split);
+    let mode = format!("{:?}", args.retriever).to_lowercase();
+    let stem = format!("{dataset}.{}.{mode}", args.split);
     let run_path = args.out_dir.join(format!("{stem}.trec"));
     let report_path = args.out_dir.join(format!("{stem}.json"));
-    trec::write_trec(&run_path, &run, "trine-dense")?;
+    trec::write_trec(&run_path, &run, &format!("trine-{mode}"))?;
+    let model_name = index.manifest().model.name.clone();
     let report = json!({
         "dataset": dataset,
         "data": data,
         "split": args.split,
-        "retriever": "dense",
-        "model": encoder.folder().name,
+        "retriever": mode,
+        "fusion": (args.retriever == ModeArg::Hybrid).then(|| fusion.to_string()),
+        "model": model_name,
         "queries": split.queries.len(),
-        "documents": docs.len(),
+        "documents": index.len(),
         "metrics": metrics,
-        "seconds": {"embed_documents": embed_secs, "queries": search_secs},
+        "seconds": {"index": index_secs, "queries": search_secs},
         "run_file": run_path,
         "per_query": per_query,
     });
@@ -67,12 +88,16 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> anyhow::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string(&metrics)?);
     } else {
+        let how = if args.retriever == ModeArg::Hybrid {
+            format!(" ({fusion})")
+        } else {
+            String::new()
+        };
         println!(
-            "{dataset} {} ({} queries, {} documents), dense retriever, model {}",
+            "{dataset} {} ({} queries, {} documents), {mode} retriever{how}, model {model_name}",
             args.split,
             split.queries.len(),
-            docs.len(),
-            encoder.folder().name
+            index.len(),
         );
         for (name, value) in serde_json::to_value(metrics)?.as_object().unwrap() {
             println!("  {name:<11} {:.4}", value.as_f64().unwrap_or(f64::NAN));
@@ -82,26 +107,13 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> anyhow::Result<()> {
             run_path.display(),
             report_path.display()
         );
-        print_examples(&split, &run, &docs, args.examples);
+        print_examples(&split, &run, &index, args.examples);
     }
     Ok(())
 }
 
 /// Prints the first `n` queries with their top 3 hits; judged-relevant hits are marked `*`.
-fn print_examples(split: &Split, run: &Run, docs: &[Document], n: usize) {
-    let titles: HashMap<&str, &str> = docs
-        .iter()
-        .map(|d| {
-            (
-                d.id.as_str(),
-                if d.title.is_empty() {
-                    d.text.as_str()
-                } else {
-                    d.title.as_str()
-                },
-            )
-        })
-        .collect();
+fn print_examples(split: &Split, run: &Run, index: &Index, n: usize) {
     for q in split.queries.iter().take(n) {
         println!("\nquery {}: {}", q.id, q.text);
         let rels = split.qrels.get(&q.id);
@@ -109,9 +121,17 @@ fn print_examples(split: &Split, run: &Run, docs: &[Document], n: usize) {
             let relevant = rels
                 .and_then(|r| r.get(&hit.doc_id))
                 .is_some_and(|&g| g > 0);
-            let title: String = titles
-                .get(hit.doc_id.as_str())
-                .unwrap_or(&"")
+            let title: String = index
+                .row_of(&hit.doc_id)
+                .map(|r| index.document(r))
+                .map(|d| {
+                    if d.title.is_empty() {
+                        d.text.as_str()
+                    } else {
+                        d.title.as_str()
+                    }
+                })
+                .unwrap_or("")
                 .chars()
                 .take(90)
                 .collect();
@@ -126,8 +146,8 @@ fn print_examples(split: &Split, run: &Run, docs: &[Document], n: usize) {
     }
 }
 
-/// Loads document embeddings from `cache` when they were made by this model, else computes them
-/// (and saves them to `cache` when given).
+/// Loads document embeddings from `cache` when they were made by this model for these documents,
+/// else computes them (and saves them to `cache` when given).
 fn document_embeddings(
     encoder: &Encoder,
     docs: &[Document],

@@ -3,7 +3,11 @@
 mod embed;
 mod encode;
 mod eval;
+mod index;
+mod retrieve;
+mod search;
 mod shared;
+mod tune_fusion;
 
 use crate::cli::{Cli, Command};
 
@@ -13,5 +17,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Embed(args) => embed::run(&cli, args),
         Command::Eval(args) => eval::run(&cli, args),
         Command::Encode(args) => encode::run(args),
+        Command::Index(cmd) => index::run(&cli, cmd),
+        Command::Search(args) => search::run(&cli, args),
+        Command::TuneFusion(args) => tune_fusion::run(&cli, args),
     }
 }

@@ -69,7 +69,7 @@ pub fn embeddings_match(emb: &Embeddings, encoder: &Encoder, path: &Path) -> any
         && emb.dim == encoder.dim();
     if !ok {
         eprintln!(
-            "{}: made by model `{}` (dim {}), not `{}`; recomputing",
+            "{}: made by model `{}` (dim {}), not `{}`",
             path.display(),
             emb.model,
             emb.dim,

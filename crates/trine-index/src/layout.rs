@@ -1,0 +1,107 @@
+//! Generation folders and the `CURRENT` pointer that makes a generation live.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::{IndexError, Result};
+
+pub(crate) const CURRENT: &str = "CURRENT";
+pub(crate) const MANIFEST: &str = "manifest.json";
+pub(crate) const DOCS: &str = "docs.parquet";
+pub(crate) const VECTORS: &str = "vectors.f32";
+pub(crate) const LEXICAL: &str = "lexical";
+
+/// Folder name of generation `n`.
+pub(crate) fn generation_name(n: u64) -> String {
+    format!("gen-{n:06}")
+}
+
+/// The live generation's folder, from `CURRENT`.
+pub(crate) fn current(root: &Path) -> Result<PathBuf> {
+    let pointer = root.join(CURRENT);
+    let name = std::fs::read_to_string(&pointer).map_err(|e| IndexError::Missing {
+        path: root.to_path_buf(),
+        message: if root.is_dir() {
+            format!("not a trine index (cannot read {CURRENT}: {e}); was its build interrupted?")
+        } else {
+            "no such index folder".into()
+        },
+    })?;
+    let name = name.trim();
+    if !name.starts_with("gen-") || name.contains('/') {
+        return Err(IndexError::Corrupt {
+            path: pointer,
+            message: format!("{CURRENT} names `{name}`, not a generation"),
+        });
+    }
+    let dir = root.join(name);
+    if !dir.is_dir() {
+        return Err(IndexError::Missing {
+            path: dir,
+            message: "the live generation folder is missing".into(),
+        });
+    }
+    Ok(dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| IndexError::io(dir, e))
+}
+
+/// Syncs every file below `dir` (and the folders), so a generation is durable before it goes live.
+pub(crate) fn sync_tree(dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(|e| IndexError::io(dir, e))? {
+        let path = entry.map_err(|e| IndexError::io(dir, e))?.path();
+        if path.is_dir() {
+            sync_tree(&path)?;
+        } else {
+            File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| IndexError::io(&path, e))?;
+        }
+    }
+    sync_dir(dir)
+}
+
+/// Makes generation `name` live: writes `CURRENT.tmp`, renames it over `CURRENT`, syncs the folder.
+pub(crate) fn switch(root: &Path, name: &str) -> Result<()> {
+    let tmp = root.join(format!("{CURRENT}.tmp"));
+    let mut f = File::create(&tmp).map_err(|e| IndexError::io(&tmp, e))?;
+    f.write_all(name.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| IndexError::io(&tmp, e))?;
+    std::fs::rename(&tmp, root.join(CURRENT)).map_err(|e| IndexError::io(root, e))?;
+    sync_dir(root)
+}
+
+/// Removes generation folders other than `keep` (left by a finished switch or a crashed writer).
+pub(crate) fn remove_stale(root: &Path, keep: &str) {
+    if let Ok(entries) = std::fs::read_dir(root) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if (name.starts_with("gen-") || name.starts_with(".gen-")) && name != keep {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
+/// Copies a folder tree (used to start a new generation's lexical index from the old one).
+pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(|e| IndexError::io(to, e))?;
+    for entry in std::fs::read_dir(from).map_err(|e| IndexError::io(from, e))? {
+        let entry = entry.map_err(|e| IndexError::io(from, e))?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if src.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else if entry.file_name() != ".tantivy-writer.lock"
+            && entry.file_name() != ".tantivy-meta.lock"
+        {
+            std::fs::copy(&src, &dst).map_err(|e| IndexError::io(&src, e))?;
+        }
+    }
+    Ok(())
+}

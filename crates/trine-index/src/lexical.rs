@@ -1,0 +1,199 @@
+//! The tantivy side: an English BM25 index over title + text, keyed by row number.
+//!
+//! Queries are never parsed as query syntax: the text goes through the same analyzer as the
+//! documents and becomes a disjunction of its distinct terms, so quotes, colons, brackets or a
+//! stray `AND` in user input can't fail or change the meaning of a search.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STORED,
+};
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
+};
+use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, Term};
+
+use crate::{IndexError, Result};
+
+const TOKENIZER: &str = "trine_en";
+const WRITER_BUDGET: usize = 100_000_000;
+
+/// The analyzer used for documents and queries.
+pub fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(StopWordFilter::new(Language::English).expect("English stop words"))
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+/// The terms a text analyses to, in order of first appearance, without repeats.
+pub fn terms(text: &str) -> Vec<String> {
+    let mut a = analyzer();
+    let mut stream = a.token_stream(text);
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    while stream.advance() {
+        let t = stream.token().text.clone();
+        if seen.insert(t.clone()) {
+            out.push(t);
+        }
+    }
+    out
+}
+
+fn schema() -> (Schema, Field, Field) {
+    let mut b = Schema::builder();
+    let indexing = TextFieldIndexing::default()
+        .set_tokenizer(TOKENIZER)
+        .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+    let body = b.add_text_field(
+        "body",
+        TextOptions::default().set_indexing_options(indexing),
+    );
+    let row = b.add_u64_field("row", FAST | STORED);
+    (b.build(), body, row)
+}
+
+/// An open lexical index.
+pub struct Lexical {
+    reader: IndexReader,
+    body: Field,
+}
+
+fn register(index: &Index) {
+    index.tokenizers().register(TOKENIZER, analyzer());
+}
+
+/// Writes `(row, title + " " + text)` pairs into a new tantivy index in `dir`.
+pub fn create<'a>(dir: &Path, docs: impl Iterator<Item = (u64, String)> + 'a) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| IndexError::io(dir, e))?;
+    let (schema, body, row) = schema();
+    let index = Index::create_in_dir(dir, schema)?;
+    register(&index);
+    write_docs(&index, body, row, docs)
+}
+
+/// Appends documents to an existing tantivy index in `dir` (a copy that is not live yet).
+pub fn append<'a>(dir: &Path, docs: impl Iterator<Item = (u64, String)> + 'a) -> Result<()> {
+    let index = Index::open_in_dir(dir)?;
+    register(&index);
+    let (_, body, row) = schema();
+    write_docs(&index, body, row, docs)
+}
+
+fn write_docs(
+    index: &Index,
+    body: Field,
+    row: Field,
+    docs: impl Iterator<Item = (u64, String)>,
+) -> Result<()> {
+    let mut writer: IndexWriter = index.writer(WRITER_BUDGET)?;
+    for (r, text) in docs {
+        writer.add_document(doc!(body => text, row => r))?;
+    }
+    writer.commit()?;
+    writer.wait_merging_threads()?;
+    Ok(())
+}
+
+impl Lexical {
+    /// Opens the tantivy index in `dir`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        if !dir.join("meta.json").is_file() {
+            return Err(IndexError::Missing {
+                path: dir.to_path_buf(),
+                message: "lexical index is missing (no meta.json)".into(),
+            });
+        }
+        let index = Index::open_in_dir(dir)?;
+        register(&index);
+        let schema = index.schema();
+        let body = match (schema.get_field("body"), schema.get_field("row")) {
+            (Ok(b), Ok(_)) => b,
+            _ => {
+                return Err(IndexError::Corrupt {
+                    path: dir.to_path_buf(),
+                    message: "lexical schema lacks the body or row field".into(),
+                })
+            }
+        };
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Lexical { reader, body })
+    }
+
+    /// Number of indexed documents.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// The query tantivy runs for `text` (also used for snippets).
+    pub fn query(&self, text: &str) -> Box<dyn Query> {
+        let clauses: Vec<(Occur, Box<dyn Query>)> = terms(text)
+            .into_iter()
+            .map(|t| {
+                let q: Box<dyn Query> = Box::new(TermQuery::new(
+                    Term::from_field_text(self.body, &t),
+                    IndexRecordOption::WithFreqs,
+                ));
+                (Occur::Should, q)
+            })
+            .collect();
+        Box::new(BooleanQuery::new(clauses))
+    }
+
+    /// The `k` best rows by BM25 for `text`, as `(row, score)`, best first. A query whose every
+    /// word is a stop word matches nothing.
+    pub fn search(&self, text: &str, k: usize) -> Result<Vec<(u64, f32)>> {
+        if text.trim().is_empty() {
+            return Err(IndexError::EmptyQuery);
+        }
+        if k == 0 || terms(text).is_empty() {
+            return Ok(Vec::new());
+        }
+        let searcher = self.reader.searcher();
+        let query = self.query(text);
+        let top = searcher.search(&*query, &TopDocs::with_limit(k).order_by_score())?;
+        let mut out = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            let column = searcher
+                .segment_reader(addr.segment_ord)
+                .fast_fields()
+                .u64("row")?;
+            let row = column
+                .first(addr.doc_id)
+                .ok_or_else(|| IndexError::Corrupt {
+                    path: Default::default(),
+                    message: "lexical document without a row number".into(),
+                })?;
+            out.push((row, score));
+        }
+        Ok(out)
+    }
+
+    /// Stored row of a document (for consistency checks).
+    pub fn rows(&self) -> Result<Vec<u64>> {
+        let searcher = self.reader.searcher();
+        let mut rows = Vec::new();
+        for segment in searcher.segment_readers() {
+            let col = segment.fast_fields().u64("row")?;
+            for doc in 0..segment.max_doc() {
+                if !segment.is_deleted(doc) {
+                    if let Some(r) = col.first(doc) {
+                        rows.push(r);
+                    }
+                }
+            }
+        }
+        rows.sort_unstable();
+        Ok(rows)
+    }
+}

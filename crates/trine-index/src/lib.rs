@@ -1,0 +1,26 @@
+//! The search index: one folder holding everything a search needs.
+//!
+//! ```text
+//! IDX/CURRENT             name of the live generation ("gen-000003"), switched by rename
+//! IDX/gen-000003/
+//!     manifest.json       format version, model name + fingerprint, dimension, counts, settings
+//!     docs.parquet        id, title, text (row i ↔ vector i ↔ tantivy `row` i)
+//!     vectors.f32         row-major little-endian f32, unit length, memory-mapped
+//!     lexical/            tantivy index of title + text (English stemming, stop words, BM25)
+//! ```
+//!
+//! Every change (build, add, delete, new fusion default) writes a complete new generation and then
+//! renames `CURRENT`, so a reader (or a crash) only ever sees a whole generation.
+
+pub mod dense;
+mod error;
+pub mod fusion;
+mod index;
+mod layout;
+pub mod lexical;
+mod manifest;
+
+pub use error::{IndexError, Result};
+pub use fusion::{FusedHit, Fusion};
+pub use index::{AddPolicy, Index, ModelInfo};
+pub use manifest::{LexicalSettings, Manifest, FORMAT_VERSION};

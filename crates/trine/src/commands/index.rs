@@ -1,0 +1,118 @@
+//! `trine index build|add|delete|info`.
+
+use std::time::Instant;
+
+use trine_corpus::read_corpus;
+use trine_index::{AddPolicy, Index};
+
+use super::{retrieve, shared};
+use crate::cli::{Cli, IndexCommand};
+use crate::data_root;
+
+pub fn run(cli: &Cli, cmd: &IndexCommand) -> anyhow::Result<()> {
+    match cmd {
+        IndexCommand::Build(a) => {
+            let input = data_root::resolve(&cli.data_root, &a.corpus);
+            let docs = read_corpus(&input, &shared::corpus_options(&a.corpus_args))?;
+            if !a.force && a.out.join("CURRENT").exists() {
+                anyhow::bail!(
+                    "{}: an index already exists here (use --force to replace it)",
+                    a.out.display()
+                );
+            }
+            let encoder = shared::load_encoder(&a.model)?;
+            let start = Instant::now();
+            let emb = match &a.embeddings {
+                Some(path) => {
+                    let emb = trine_corpus::embeddings::read(path)?;
+                    if !shared::embeddings_match(&emb, &encoder, path)? {
+                        anyhow::bail!("{}: embeddings were made by another model", path.display());
+                    }
+                    if emb.ids.len() != docs.len()
+                        || emb.ids.iter().zip(&docs).any(|(i, d)| i != &d.id)
+                    {
+                        anyhow::bail!(
+                            "{}: embeddings do not hold the corpus's documents in its order",
+                            path.display()
+                        );
+                    }
+                    emb
+                }
+                None => shared::embed_documents(&encoder, &docs)?,
+            };
+            let index = Index::build(
+                &a.out,
+                &docs,
+                &emb.values,
+                retrieve::model_info(&encoder)?,
+                a.force,
+            )?;
+            eprintln!(
+                "indexed {} documents into {} in {:.1} s ({} MiB)",
+                index.len(),
+                a.out.display(),
+                start.elapsed().as_secs_f64(),
+                index.size_bytes() / (1 << 20)
+            );
+        }
+        IndexCommand::Add(a) => {
+            let input = data_root::resolve(&cli.data_root, &a.corpus);
+            let docs = read_corpus(&input, &shared::corpus_options(&a.corpus_args))?;
+            let encoder = shared::load_encoder(&a.model)?;
+            let model = retrieve::model_info(&encoder)?;
+            Index::open(&a.index)?.check_model(&model)?;
+            let emb = shared::embed_documents(&encoder, &docs)?;
+            let policy = if a.replace {
+                AddPolicy::Replace
+            } else {
+                AddPolicy::Reject
+            };
+            let index = Index::add(&a.index, &docs, &emb.values, &model, policy)?;
+            eprintln!(
+                "added {} documents; the index now has {}",
+                docs.len(),
+                index.len()
+            );
+        }
+        IndexCommand::Delete(a) => {
+            let (index, removed) = Index::delete(&a.index, &a.ids)?;
+            eprintln!(
+                "deleted {removed} documents; the index now has {}",
+                index.len()
+            );
+        }
+        IndexCommand::Info(a) => {
+            let index = Index::open(&a.index)?;
+            let m = index.manifest();
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(m)?);
+            } else {
+                println!("index        {}", a.index.display());
+                println!(
+                    "format       v{} (generation {})",
+                    m.format_version, m.generation
+                );
+                println!("documents    {}", m.documents);
+                println!(
+                    "model        {} (dim {}, fingerprint {})",
+                    m.model.name,
+                    m.model.dim,
+                    &m.model.fingerprint[..m.model.fingerprint.len().min(16)]
+                );
+                println!(
+                    "lexical      {} over {}; BM25 k1={} b={}",
+                    m.lexical.tokenizer,
+                    m.lexical.fields.join("+"),
+                    m.lexical.bm25_k1,
+                    m.lexical.bm25_b
+                );
+                println!("fusion       {} (default for hybrid search)", m.fusion);
+                println!(
+                    "size         {:.1} MiB",
+                    index.size_bytes() as f64 / (1u64 << 20) as f64
+                );
+            }
+        }
+    }
+    Ok(())
+}

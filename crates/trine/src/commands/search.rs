@@ -1,0 +1,185 @@
+//! `trine search`: one query printed, or a queries file into a TREC run.
+
+use std::path::Path;
+
+use serde_json::json;
+use trine_corpus::beir::{read_queries, Query};
+use trine_corpus::{read_corpus, CorpusOptions};
+use trine_encoder::Encoder;
+use trine_eval::run::write_trec;
+use trine_index::{FusedHit, Index};
+
+use super::{retrieve, shared};
+use crate::cli::{Cli, ModeArg, SearchArgs};
+
+pub fn run(_cli: &Cli, a: &SearchArgs) -> anyhow::Result<()> {
+    let index = Index::open(&a.index)?;
+    let encoder = match a.mode {
+        ModeArg::Lexical => None,
+        _ => Some(shared::load_encoder(&a.model)?),
+    };
+    let fusion = retrieve::fusion(&a.fusion, &index);
+    if let Some(path) = &a.queries {
+        let queries = load_queries(path)?;
+        if let Some(report) = &a.latency_report {
+            return latency(&index, encoder.as_ref(), &queries, a, report);
+        }
+        let run = retrieve::run_queries(
+            &index,
+            encoder.as_ref(),
+            &queries,
+            a.mode,
+            fusion,
+            a.k,
+            a.fusion.candidates,
+        )?;
+        let out = a.run.as_ref().expect("clap requires --run");
+        write_trec(out, &run, &format!("trine-{:?}", a.mode).to_lowercase())?;
+        eprintln!("{} queries -> {}", queries.len(), out.display());
+        return Ok(());
+    }
+    let Some(text) = a.query.as_deref() else {
+        anyhow::bail!("give a query, or --queries FILE --run OUT");
+    };
+    if text.trim().is_empty() {
+        anyhow::bail!("empty query");
+    }
+    let hits = single(&index, encoder.as_ref(), text, a)?;
+    if a.json {
+        let out: Vec<_> = hits
+            .iter()
+            .map(|h| {
+                let d = index.document(h.row);
+                json!({"id": d.id, "title": d.title, "score": h.score,
+                       "lexical": {"score": h.lexical_score, "rank": h.lexical_rank},
+                       "dense": {"score": h.dense_score, "rank": h.dense_rank}})
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        for (i, h) in hits.iter().enumerate() {
+            let d = index.document(h.row);
+            let title: String = if d.title.is_empty() {
+                &d.text
+            } else {
+                &d.title
+            }
+            .chars()
+            .take(80)
+            .collect();
+            let lex = h.lexical_rank.map_or("-".to_string(), |r| format!("#{r}"));
+            let den = h.dense_rank.map_or("-".to_string(), |r| format!("#{r}"));
+            println!(
+                "{:>3}. {:<12} {:>8.4}  lex {lex:>4} dense {den:>4}  {title}",
+                i + 1,
+                d.id,
+                h.score
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs each query alone, as a user's request would, and records latency percentiles.
+fn latency(
+    index: &Index,
+    encoder: Option<&Encoder>,
+    queries: &[Query],
+    a: &SearchArgs,
+    report: &Path,
+) -> anyhow::Result<()> {
+    // One warm-up query so that page faults of the first search are not counted.
+    single(index, encoder, &queries[0].text, a)?;
+    let mut ms: Vec<f64> = Vec::with_capacity(queries.len());
+    for q in queries {
+        let start = std::time::Instant::now();
+        std::hint::black_box(single(index, encoder, &q.text, a)?);
+        ms.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    ms.sort_by(f64::total_cmp);
+    let pct = |p: f64| ms[((p / 100.0) * (ms.len() - 1) as f64).round() as usize];
+    let value = json!({
+        "mode": format!("{:?}", a.mode).to_lowercase(),
+        "queries": ms.len(),
+        "documents": index.len(),
+        "k": a.k,
+        "p50_ms": pct(50.0), "p90_ms": pct(90.0), "p99_ms": pct(99.0),
+        "mean_ms": ms.iter().sum::<f64>() / ms.len() as f64,
+        "threads": rayon::current_num_threads(),
+    });
+    shared::write_json(report, &value)?;
+    eprintln!("{}", value);
+    Ok(())
+}
+
+/// One query in any mode, as fused-hit records (single retrievers fill only their own side).
+fn single(
+    index: &Index,
+    encoder: Option<&Encoder>,
+    text: &str,
+    a: &SearchArgs,
+) -> anyhow::Result<Vec<FusedHit>> {
+    let vector = match encoder {
+        Some(enc) => {
+            index.check_model(&retrieve::model_info(enc)?)?;
+            enc.encode(&[text], &mut |_| {})?
+        }
+        None => Vec::new(),
+    };
+    Ok(match a.mode {
+        ModeArg::Hybrid => index.search_hybrid(
+            text,
+            &vector,
+            a.k,
+            a.fusion.candidates.max(a.k),
+            retrieve::fusion(&a.fusion, index),
+        )?,
+        ModeArg::Lexical => index
+            .search_lexical(text, a.k)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, (row, s))| FusedHit {
+                row,
+                score: s,
+                lexical_score: Some(s),
+                lexical_rank: Some(i + 1),
+                dense_score: f32::NAN,
+                dense_rank: None,
+            })
+            .collect(),
+        ModeArg::Dense => index
+            .search_dense(&vector, a.k)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, (row, s))| FusedHit {
+                row,
+                score: s,
+                lexical_score: None,
+                lexical_rank: None,
+                dense_score: s,
+                dense_rank: Some(i + 1),
+            })
+            .collect(),
+    })
+}
+
+/// Queries from a BEIR `queries.jsonl`, or one per line from any other file (ids = line numbers).
+fn load_queries(path: &Path) -> anyhow::Result<Vec<Query>> {
+    if path.extension().is_some_and(|e| e == "jsonl") {
+        return Ok(read_queries(path)?);
+    }
+    let docs = read_corpus(
+        path,
+        &CorpusOptions {
+            format: trine_corpus::CorpusFormat::Text,
+            ..Default::default()
+        },
+    )?;
+    Ok(docs
+        .into_iter()
+        .map(|d| Query {
+            id: d.id,
+            text: d.text,
+        })
+        .collect())
+}
