@@ -52,5 +52,14 @@ for mode in lexical dense hybrid; do
     --latency-report "$out/latency-$mode.json"
 done
 
+echo "== retrieval quality on SciFact test (fusion tuned on the train split)"
+"$trine" tune-fusion --model "$model" --data "$scifact" --split train --index "$idx" | tee "$out/tune-fusion.txt"
+for mode in lexical dense hybrid; do
+  "$trine" eval --model "$model" --data "$scifact" --split test --retriever "$mode" --index "$idx" --json \
+    > "$out/retrieval-scifact-$mode.json"
+done
+"$trine" eval --model "$model" --data "$scifact" --split test --retriever hybrid --index "$idx" --fusion rrf --json \
+  > "$out/retrieval-scifact-hybrid-rrf.json"
+
 python3 scripts/bench_summary.py "$out" > "$out/SUMMARY.md"
 cat "$out/SUMMARY.md"

@@ -38,3 +38,17 @@ if b or any(l for _, l in lat):
     for m, l in lat:
         if l:
             print(f"| {m} | {l['p50_ms']:.2f} | {l['p90_ms']:.2f} | {l['p99_ms']:.2f} |")
+
+ret = [(name, load(f"retrieval-scifact-{m}.json")) for name, m in
+       [("lexical (BM25)", "lexical"), ("dense (all-MiniLM-L6-v2)", "dense"),
+        ("hybrid, RRF k=60", "hybrid-rrf"), ("hybrid, tuned fusion", "hybrid")]]
+if any(r for _, r in ret):
+    print("\n## Retrieval quality, SciFact test (300 queries)\n")
+    tuned = open(os.path.join(out, "tune-fusion.txt")).read().strip().splitlines()[-1] if os.path.exists(os.path.join(out, "tune-fusion.txt")) else ""
+    if tuned:
+        print(f"Tuned fusion, chosen on the train split: {tuned}\n")
+    print("| retriever | nDCG@10 | Recall@100 | MRR@10 |")
+    print("|---|---|---|---|")
+    for name, r in ret:
+        if r:
+            print(f"| {name} | {r['ndcg@10']:.4f} | {r['recall@100']:.4f} | {r['mrr@10']:.4f} |")

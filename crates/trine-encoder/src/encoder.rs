@@ -32,6 +32,7 @@ pub struct Encoder {
     tokenizer: TextTokenizer,
     device: Device,
     options: EncoderOptions,
+    fingerprint: std::sync::OnceLock<String>,
 }
 
 impl Encoder {
@@ -47,6 +48,7 @@ impl Encoder {
             tokenizer,
             device,
             options,
+            fingerprint: std::sync::OnceLock::new(),
         })
     }
 
@@ -58,6 +60,15 @@ impl Encoder {
     /// The tokenizer, set up as sentence-transformers sets it.
     pub fn tokenizer(&self) -> &TextTokenizer {
         &self.tokenizer
+    }
+
+    /// The model's [`crate::fingerprint`], hashed once per loaded encoder.
+    pub fn fingerprint(&self) -> Result<&str> {
+        if let Some(fp) = self.fingerprint.get() {
+            return Ok(fp);
+        }
+        let fp = crate::fingerprint(&self.folder)?;
+        Ok(self.fingerprint.get_or_init(|| fp))
     }
 
     /// Output dimension.

@@ -12,7 +12,7 @@ use crate::cli::{FusionArg, FusionArgs, ModeArg};
 pub fn model_info(encoder: &Encoder) -> anyhow::Result<ModelInfo> {
     Ok(ModelInfo {
         name: encoder.folder().name.clone(),
-        fingerprint: trine_encoder::fingerprint(encoder.folder())?,
+        fingerprint: encoder.fingerprint()?.to_string(),
         dim: encoder.dim(),
     })
 }

@@ -51,7 +51,7 @@ pub fn embed_documents(encoder: &Encoder, docs: &[Document]) -> anyhow::Result<E
         dim: encoder.dim(),
         values,
         model: encoder.folder().name.clone(),
-        fingerprint: trine_encoder::fingerprint(encoder.folder())?,
+        fingerprint: encoder.fingerprint()?.to_string(),
     })
 }
 
@@ -65,8 +65,7 @@ pub fn embed_texts(encoder: &Encoder, texts: &[&str], message: &str) -> anyhow::
 
 /// Whether a saved embeddings file was written by this model (same weights and tokenizer).
 pub fn embeddings_match(emb: &Embeddings, encoder: &Encoder, path: &Path) -> anyhow::Result<bool> {
-    let ok = emb.fingerprint == trine_encoder::fingerprint(encoder.folder())?
-        && emb.dim == encoder.dim();
+    let ok = emb.fingerprint == encoder.fingerprint()?.to_string() && emb.dim == encoder.dim();
     if !ok {
         eprintln!(
             "{}: made by model `{}` (dim {}), not `{}`",
