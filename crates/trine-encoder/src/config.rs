@@ -140,7 +140,10 @@ impl ModelFolder {
                 message: format!("hidden_act `{}`", config.hidden_act),
             });
         }
-        if config.hidden_size % config.num_attention_heads != 0 {
+        if !config
+            .hidden_size
+            .is_multiple_of(config.num_attention_heads)
+        {
             return Err(EncoderError::Unsupported {
                 path: config_path,
                 message: "hidden_size is not a multiple of num_attention_heads".into(),

@@ -54,7 +54,7 @@ impl Vectors {
                 ),
             });
         }
-        if map.as_ptr() as usize % 4 != 0 {
+        if !(map.as_ptr() as usize).is_multiple_of(4) {
             return Err(IndexError::Corrupt {
                 path: path.to_path_buf(),
                 message: "vectors mapping is not 4-byte aligned".into(),

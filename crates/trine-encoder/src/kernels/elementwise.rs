@@ -74,8 +74,8 @@ fn residual_norm_rows(out: &mut [f32], x: &[f32], res: &[f32], bias: &[f32], p: 
         .zip(x.chunks_exact(n))
         .zip(res.chunks_exact(n))
     {
-        for i in 0..n {
-            o[i] = xs[i] + bias[i] + rs[i];
+        for (((o, &x), &b), &r) in o.iter_mut().zip(xs).zip(bias).zip(rs) {
+            *o = x + b + r;
         }
         let mean = vmath::sum(o) / n as f32;
         for v in o.iter_mut() {
@@ -83,8 +83,8 @@ fn residual_norm_rows(out: &mut [f32], x: &[f32], res: &[f32], bias: &[f32], p: 
         }
         let var = vmath::sum_squares(o) / n as f32;
         let inv = 1.0 / (var + p.eps).sqrt();
-        for i in 0..n {
-            o[i] = o[i] * inv * p.gamma[i] + p.beta[i];
+        for ((o, &g), &b) in o.iter_mut().zip(p.gamma).zip(p.beta) {
+            *o = *o * inv * g + b;
         }
     }
 }

@@ -65,7 +65,7 @@ pub fn embed_texts(encoder: &Encoder, texts: &[&str], message: &str) -> anyhow::
 
 /// Whether a saved embeddings file was written by this model (same weights and tokenizer).
 pub fn embeddings_match(emb: &Embeddings, encoder: &Encoder, path: &Path) -> anyhow::Result<bool> {
-    let ok = emb.fingerprint == encoder.fingerprint()?.to_string() && emb.dim == encoder.dim();
+    let ok = emb.fingerprint == encoder.fingerprint()? && emb.dim == encoder.dim();
     if !ok {
         eprintln!(
             "{}: made by model `{}` (dim {}), not `{}`",
