@@ -19,6 +19,11 @@ emb=data/bench-scifact.parquet
 "$trine" --threads "$threads" embed --model "$model" --input "$scifact" --output "$emb" \
   --batch-size 32 "${limit[@]}" --report "$out/embed-trine.json"
 
+echo "== embedding throughput: trine (bf16 products with f32 accumulation, MKL/AMX)"
+emb_bf16=data/bench-scifact-bf16.parquet
+"$trine" --threads "$threads" embed --model "$model" --input "$scifact" --output "$emb_bf16" --dtype bf16 \
+  --batch-size 32 "${limit[@]}" --report "$out/embed-trine-bf16.json"
+
 if [ "${BENCH_PEERS:-1}" = 1 ]; then
   if [ ! -x eval/.venv/bin/python ]; then
     echo "== creating eval/.venv with sentence-transformers (peer benchmark)"
@@ -60,6 +65,8 @@ for mode in lexical dense hybrid; do
 done
 "$trine" eval --model "$model" --data "$scifact" --split test --retriever hybrid --index "$idx" --fusion rrf --json \
   > "$out/retrieval-scifact-hybrid-rrf.json"
+"$trine" eval --model "$model" --dtype bf16 --data "$scifact" --split test --retriever dense \
+  --doc-embeddings "$emb_bf16" --json > "$out/retrieval-scifact-dense-bf16.json"
 
 python3 scripts/bench_summary.py "$out" > "$out/SUMMARY.md"
 cat "$out/SUMMARY.md"

@@ -15,7 +15,8 @@ def load(name):
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 print("# Benchmark results\n")
 print(f"Machine: {os.cpu_count()} cores ({cpu}), {platform.system()}. Produced by `make bench`.\n")
-rows = [("trine", load("embed-trine.json")), ("sentence-transformers f32", load("embed-st-f32.json")),
+rows = [("trine f32", load("embed-trine.json")), ("sentence-transformers f32", load("embed-st-f32.json")),
+        ("trine bf16", load("embed-trine-bf16.json")),
         ("sentence-transformers bf16", load("embed-st-bf16.json"))]
 print("## Embedding throughput (SciFact corpus, batch 32, max 256 tokens)\n")
 print("| engine | docs | docs/s | tokens/s | peak RSS (MiB) |")
@@ -23,9 +24,11 @@ print("|---|---|---|---|---|")
 for name, r in rows:
     if r:
         print(f"| {name} | {r['documents']} | {r['docs_per_s']:.1f} | {r['tokens_per_s']:.0f} | {r['peak_rss_mib']:.0f} |")
-t, s = rows[0][1], rows[1][1]
+t, s, tb = rows[0][1], rows[1][1], rows[2][1]
 if t and s:
-    print(f"\ntrine / sentence-transformers f32: **{t['docs_per_s'] / s['docs_per_s']:.2f}x**")
+    print(f"\ntrine f32 / sentence-transformers f32: **{t['docs_per_s'] / s['docs_per_s']:.2f}x**")
+if tb and s:
+    print(f"\ntrine bf16 / sentence-transformers f32: **{tb['docs_per_s'] / s['docs_per_s']:.2f}x**")
 
 b = load("index-build.json")
 lat = [(m, load(f"latency-{m}.json")) for m in ("lexical", "dense", "hybrid")]
@@ -41,6 +44,7 @@ if b or any(l for _, l in lat):
 
 ret = [(name, load(f"retrieval-scifact-{m}.json")) for name, m in
        [("lexical (BM25)", "lexical"), ("dense (all-MiniLM-L6-v2)", "dense"),
+        ("dense, trine bf16", "dense-bf16"),
         ("hybrid, RRF k=60", "hybrid-rrf"), ("hybrid, tuned fusion", "hybrid")]]
 if any(r for _, r in ret):
     print("\n## Retrieval quality, SciFact test (300 queries)\n")

@@ -97,8 +97,8 @@ fn main() -> candle_core::Result<()> {
     );
 
     if let Ok(folder) = ModelFolder::open(std::path::Path::new(&dir)) {
-        let model =
-            Bert::load(&folder, &dev).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        let model = Bert::load(&folder, &dev, Default::default())
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         let ids = Tensor::ones((b, l), candle_core::DType::U32, &dev)?;
         let mask = Tensor::ones((b, l), candle_core::DType::F32, &dev)?;
         let ms = time("whole model forward (32 x 256)", 2, || {

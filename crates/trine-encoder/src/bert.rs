@@ -4,8 +4,19 @@
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Embedding, LayerNorm, VarBuilder};
 
-use crate::kernels::{self, AttentionShape, NormParams};
+use crate::kernels::{self, AttentionShape, NormParams, Weight};
 use crate::{BertConfig, EncoderError, ModelFolder, Result};
+
+/// Number format of the inference path's matrix products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// f32 throughout: reproduces sentence-transformers to ~1e-7.
+    #[default]
+    F32,
+    /// bf16 inputs with f32 accumulation for the linear layers (uses the CPU's AMX units through
+    /// MKL; needs the `mkl` feature, otherwise products stay f32).
+    Bf16,
+}
 
 /// Inference runs without dropout; training applies the model's dropout probabilities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +56,10 @@ fn dropout(x: &Tensor, p: f64, mode: Mode) -> candle_core::Result<Tensor> {
 /// A layer's parameters as plain vectors, for the fused inference kernels.
 #[derive(Debug, Clone)]
 struct FastParams {
-    qkv_weight: Tensor,
+    qkv_weight: Weight,
+    attn_out_weight: Weight,
+    intermediate_weight: Weight,
+    output_weight: Weight,
     qkv_bias: Vec<f32>,
     attn_out_bias: Vec<f32>,
     attn_gamma: Vec<f32>,
@@ -93,10 +107,17 @@ fn layer_norm(vb: VarBuilder, size: usize, eps: f64) -> candle_core::Result<Laye
 }
 
 impl FastParams {
-    fn new(l: &Layer) -> candle_core::Result<Self> {
+    fn new(l: &Layer, precision: Precision) -> candle_core::Result<Self> {
         let flat = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
+        let bf16 = precision == Precision::Bf16;
+        let weight = |t: &Tensor| -> candle_core::Result<Weight> {
+            Ok(Weight::new(flat(t)?, t.dim(0)?, bf16))
+        };
         Ok(FastParams {
-            qkv_weight: Tensor::cat(&[&l.q.weight, &l.k.weight, &l.v.weight], 0)?,
+            qkv_weight: weight(&Tensor::cat(&[&l.q.weight, &l.k.weight, &l.v.weight], 0)?)?,
+            attn_out_weight: weight(&l.attn_out.weight)?,
+            intermediate_weight: weight(&l.intermediate.weight)?,
+            output_weight: weight(&l.output.weight)?,
             qkv_bias: flat(&Tensor::cat(&[&l.q.bias, &l.k.bias, &l.v.bias], 0)?)?,
             attn_out_bias: flat(&l.attn_out.bias)?,
             attn_gamma: flat(l.attn_norm.weight())?,
@@ -111,7 +132,7 @@ impl FastParams {
 
 impl Bert {
     /// Memory-maps `model.safetensors` and builds the model for inference on `device`.
-    pub fn load(folder: &ModelFolder, device: &Device) -> Result<Self> {
+    pub fn load(folder: &ModelFolder, device: &Device, precision: Precision) -> Result<Self> {
         // SAFETY: the file is memory-mapped read-only; trine never writes a model file in place
         // (checkpoints are written to a new file and renamed).
         let vb =
@@ -120,15 +141,27 @@ impl Bert {
                     path: folder.weights.clone(),
                     source,
                 })?;
-        Self::new(vb, &folder.config, Mode::Inference).map_err(|source| EncoderError::Weights {
-            path: folder.weights.clone(),
-            source,
+        Self::with_precision(vb, &folder.config, Mode::Inference, precision).map_err(|source| {
+            EncoderError::Weights {
+                path: folder.weights.clone(),
+                source,
+            }
         })
     }
 
     /// Builds the model from a `VarBuilder` (weights with or without a `bert.` prefix). With
     /// `Mode::Train` no fused copies are made, so gradients reach the builder's variables.
     pub fn new(vb: VarBuilder, config: &BertConfig, mode: Mode) -> candle_core::Result<Self> {
+        Self::with_precision(vb, config, mode, Precision::F32)
+    }
+
+    /// As [`Bert::new`], choosing the inference path's number format.
+    pub fn with_precision(
+        vb: VarBuilder,
+        config: &BertConfig,
+        mode: Mode,
+        precision: Precision,
+    ) -> candle_core::Result<Self> {
         let vb = if vb.contains_tensor("bert.embeddings.word_embeddings.weight") {
             vb.pp("bert")
         } else {
@@ -171,7 +204,7 @@ impl Bert {
                 out_norm: layer_norm(l.pp("output.LayerNorm"), h, config.layer_norm_eps)?,
             };
             if mode == Mode::Inference {
-                layer.fast = Some(FastParams::new(&layer)?);
+                layer.fast = Some(FastParams::new(&layer, precision)?);
             }
             layers.push(layer);
         }
@@ -300,9 +333,9 @@ impl Bert {
             heads: cfg.num_attention_heads,
             head_dim: cfg.hidden_size / cfg.num_attention_heads,
         };
-        let qkv = x.matmul(&fast.qkv_weight.t()?)?;
+        let qkv = kernels::linear(x, &fast.qkv_weight)?;
         let ctx = kernels::attention(&qkv, &fast.qkv_bias, lengths, shape)?;
-        let attn = ctx.matmul(&layer.attn_out.weight.t()?)?;
+        let attn = kernels::linear(&ctx, &fast.attn_out_weight)?;
         let x1 = kernels::add_bias_residual_layer_norm(
             &attn,
             &fast.attn_out_bias,
@@ -313,13 +346,13 @@ impl Bert {
                 eps,
             },
         )?;
-        let up = x1.matmul(&layer.intermediate.weight.t()?)?;
+        let up = kernels::linear(&x1, &fast.intermediate_weight)?;
         let act = if self.exact_gelu {
             kernels::bias_gelu(&up, &fast.intermediate_bias)?
         } else {
             kernels::add_bias(&up, &fast.intermediate_bias)?.gelu()?
         };
-        let down = act.matmul(&layer.output.weight.t()?)?;
+        let down = kernels::linear(&act, &fast.output_weight)?;
         kernels::add_bias_residual_layer_norm(
             &down,
             &fast.output_bias,

@@ -5,7 +5,7 @@ use std::path::Path;
 use candle_core::{Device, Tensor};
 
 use crate::pooling::pool;
-use crate::{Bert, Mode, ModelFolder, Result, TextTokenizer};
+use crate::{Bert, Mode, ModelFolder, Precision, Result, TextTokenizer};
 
 /// Settings for [`Encoder`].
 #[derive(Debug, Clone)]
@@ -14,6 +14,8 @@ pub struct EncoderOptions {
     pub batch_size: usize,
     /// Texts tokenized and length-sorted together; bounds memory on very large inputs.
     pub chunk_size: usize,
+    /// Number format of the matrix products.
+    pub precision: Precision,
 }
 
 impl Default for EncoderOptions {
@@ -21,6 +23,7 @@ impl Default for EncoderOptions {
         EncoderOptions {
             batch_size: 32,
             chunk_size: 16_384,
+            precision: Precision::F32,
         }
     }
 }
@@ -41,7 +44,7 @@ impl Encoder {
         let folder = ModelFolder::open(dir)?;
         let device = Device::Cpu;
         let tokenizer = TextTokenizer::load(&folder)?;
-        let model = Bert::load(&folder, &device)?;
+        let model = Bert::load(&folder, &device, options.precision)?;
         Ok(Encoder {
             folder,
             model,

@@ -15,7 +15,7 @@ mod pooling;
 pub mod tiny;
 mod tokenize;
 
-pub use bert::{Bert, Mode};
+pub use bert::{Bert, Mode, Precision};
 pub use config::{BertConfig, ModelFolder, PoolingConfig};
 pub use encoder::{Encoder, EncoderOptions};
 pub use error::{EncoderError, Result};

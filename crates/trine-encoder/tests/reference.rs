@@ -85,3 +85,39 @@ fn minilm_matches_sentence_transformers_reference() {
         );
     }
 }
+
+/// The bf16 path (MKL builds) stays within cosine 0.9999 of sentence-transformers' f32 output.
+#[cfg(feature = "mkl")]
+#[test]
+fn minilm_bf16_stays_close_to_reference() {
+    let text = std::fs::read_to_string(fixtures()).expect("reference fixtures");
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let texts: Vec<&str> = rows.iter().map(|r| r["text"].as_str().unwrap()).collect();
+    let opts = EncoderOptions {
+        precision: trine_encoder::Precision::Bf16,
+        ..Default::default()
+    };
+    let enc = Encoder::load(&model_dir(), opts).unwrap();
+    let got = enc.encode(&texts, &mut |_| {}).unwrap();
+    for (i, row) in rows.iter().enumerate() {
+        let want: Vec<f64> = row["embedding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        let v = &got[i * 384..(i + 1) * 384];
+        let dot: f64 = v.iter().zip(&want).map(|(a, b)| *a as f64 * b).sum();
+        let na: f64 = v.iter().map(|a| (*a as f64).powi(2)).sum::<f64>().sqrt();
+        let nb: f64 = want.iter().map(|b| b.powi(2)).sum::<f64>().sqrt();
+        assert!(
+            dot / (na * nb) >= 0.9999,
+            "text {i}: cosine {}",
+            dot / (na * nb)
+        );
+    }
+}

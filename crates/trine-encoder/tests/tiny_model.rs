@@ -16,6 +16,7 @@ fn tiny(spec: TinySpec) -> (tempfile::TempDir, Encoder) {
         EncoderOptions {
             batch_size: 3,
             chunk_size: 4,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -99,7 +100,7 @@ fn training_mode_applies_dropout_and_unfused_path_matches() {
     let dir = tempfile::tempdir().unwrap();
     write_tiny_model(dir.path(), &TinySpec::default()).unwrap();
     let folder = ModelFolder::open(dir.path()).unwrap();
-    let fused = Bert::load(&folder, &Device::Cpu).unwrap();
+    let fused = Bert::load(&folder, &Device::Cpu, Default::default()).unwrap();
     let vb = unsafe {
         VarBuilder::from_mmaped_safetensors(&[&folder.weights], DType::F32, &Device::Cpu).unwrap()
     };

@@ -8,10 +8,12 @@
 
 mod attention;
 mod elementwise;
+mod linear;
 mod vmath;
 
 pub(crate) use attention::{attention, AttentionShape};
 pub(crate) use elementwise::{add_bias, add_bias_residual_layer_norm, bias_gelu, NormParams};
+pub(crate) use linear::{linear, Weight};
 
 use candle_core::{CpuStorage, Device, Result, Storage, Tensor};
 

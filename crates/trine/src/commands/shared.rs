@@ -6,9 +6,9 @@ use anyhow::Context;
 use trine_corpus::embeddings::Embeddings;
 use trine_corpus::JsonFields;
 use trine_corpus::{CorpusFormat, CorpusOptions, Document};
-use trine_encoder::{Encoder, EncoderOptions};
+use trine_encoder::{Encoder, EncoderOptions, Precision};
 
-use crate::cli::{CorpusArgs, FormatArg, ModelArgs};
+use crate::cli::{CorpusArgs, DtypeArg, FormatArg, ModelArgs};
 use crate::progress;
 
 /// Loads the model named by the arguments.
@@ -17,6 +17,10 @@ pub fn load_encoder(args: &ModelArgs) -> anyhow::Result<Encoder> {
         &args.model,
         EncoderOptions {
             batch_size: args.batch_size,
+            precision: match args.dtype {
+                DtypeArg::F32 => Precision::F32,
+                DtypeArg::Bf16 => Precision::Bf16,
+            },
             ..Default::default()
         },
     )
