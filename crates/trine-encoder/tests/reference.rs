@@ -22,6 +22,15 @@ fn fixtures() -> PathBuf {
         .join("minilm-reference.jsonl")
 }
 
+/// The fixture lines (text, n_tokens, embedding).
+fn fixture_rows() -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(fixtures()).expect("reference fixtures");
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 #[test]
 fn minilm_matches_sentence_transformers_reference() {
     let model = model_dir();
@@ -30,12 +39,7 @@ fn minilm_matches_sentence_transformers_reference() {
         "{} has no model; run `make model`",
         model.display()
     );
-    let text = std::fs::read_to_string(fixtures()).expect("reference fixtures");
-    let rows: Vec<serde_json::Value> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = fixture_rows();
     assert_eq!(rows.len(), 18);
     let texts: Vec<&str> = rows.iter().map(|r| r["text"].as_str().unwrap()).collect();
     // Batch size 5 mixes lengths, so padding and masking are exercised too.
@@ -90,12 +94,7 @@ fn minilm_matches_sentence_transformers_reference() {
 #[cfg(feature = "mkl")]
 #[test]
 fn minilm_bf16_stays_close_to_reference() {
-    let text = std::fs::read_to_string(fixtures()).expect("reference fixtures");
-    let rows: Vec<serde_json::Value> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = fixture_rows();
     let texts: Vec<&str> = rows.iter().map(|r| r["text"].as_str().unwrap()).collect();
     let opts = EncoderOptions {
         precision: trine_encoder::Precision::Bf16,

@@ -21,19 +21,6 @@ fn bias_gelu_rows(out: &mut [f32], x: &[f32], bias: &[f32]) {
     }
 }
 
-/// `gelu(x + bias)` for `x` of shape `[rows, bias.len()]`.
-pub(crate) fn bias_gelu(x: &Tensor, bias: &[f32]) -> Result<Tensor> {
-    let (rows, cols) = x.dims2()?;
-    let out = with_f32(x, |x| {
-        let mut out = vec![0f32; x.len()];
-        out.par_chunks_mut(cols * ROWS_PER_TASK)
-            .zip(x.par_chunks(cols * ROWS_PER_TASK))
-            .for_each(|(o, x)| bias_gelu_rows(o, x, bias));
-        out
-    })?;
-    tensor(out, (rows, cols))
-}
-
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512bw+avx2+fma", "x86_64+avx2+fma"))]
 fn add_bias_rows(out: &mut [f32], x: &[f32], bias: &[f32]) {
     for (o, xs) in out
@@ -46,17 +33,27 @@ fn add_bias_rows(out: &mut [f32], x: &[f32], bias: &[f32]) {
     }
 }
 
-/// `x + bias` for `x` of shape `[rows, bias.len()]`.
-pub(crate) fn add_bias(x: &Tensor, bias: &[f32]) -> Result<Tensor> {
+/// Applies a row kernel to `x` (`[rows, bias.len()]`) in parallel row blocks.
+fn map_rows(x: &Tensor, bias: &[f32], rows_fn: fn(&mut [f32], &[f32], &[f32])) -> Result<Tensor> {
     let (rows, cols) = x.dims2()?;
     let out = with_f32(x, |x| {
         let mut out = vec![0f32; x.len()];
         out.par_chunks_mut(cols * ROWS_PER_TASK)
             .zip(x.par_chunks(cols * ROWS_PER_TASK))
-            .for_each(|(o, x)| add_bias_rows(o, x, bias));
+            .for_each(|(o, x)| rows_fn(o, x, bias));
         out
     })?;
     tensor(out, (rows, cols))
+}
+
+/// `gelu(x + bias)` for `x` of shape `[rows, bias.len()]`.
+pub(crate) fn bias_gelu(x: &Tensor, bias: &[f32]) -> Result<Tensor> {
+    map_rows(x, bias, bias_gelu_rows)
+}
+
+/// `x + bias` for `x` of shape `[rows, bias.len()]`.
+pub(crate) fn add_bias(x: &Tensor, bias: &[f32]) -> Result<Tensor> {
+    map_rows(x, bias, add_bias_rows)
 }
 
 /// Parameters of a layer norm.
