@@ -3,6 +3,8 @@
 # Results: eval/results/*.json and eval/results/SUMMARY.md.
 #   BENCH_DOCS=N   embed only the first N SciFact documents (default: all 5,183)
 #   BENCH_PEERS=0  skip the sentence-transformers runs (they need eval/.venv, made here)
+#   BENCH_ANN=0    skip the synthetic ANN benchmark (1M × 384 vectors; about half an hour here)
+#   BENCH_ANN_N=N  its collection size (default 1000000)
 set -euo pipefail
 trine=${TRINE:-target/release/trine}
 model=${MODEL:-models/all-MiniLM-L6-v2}
@@ -67,6 +69,22 @@ done
   > "$out/retrieval-scifact-hybrid-rrf.json"
 "$trine" eval --model "$model" --dtype bf16 --data "$scifact" --split test --retriever dense \
   --doc-embeddings "$emb_bf16" --json > "$out/retrieval-scifact-dense-bf16.json"
+
+echo "== dense search through the HNSW graph on SciFact (same vectors, index built with --ann always)"
+"$trine" index build --force --model "$model" --corpus "$scifact" --out data/bench-scifact-ann.idx \
+  --embeddings "$emb" --ann always
+"$trine" eval --model "$model" --data "$scifact" --split test --retriever dense \
+  --index data/bench-scifact-ann.idx --json > "$out/retrieval-scifact-dense-ann.json"
+
+if [ "${BENCH_ANN:-1}" = 1 ]; then
+  echo "== dense search at scale: exact vs HNSW on synthetic 384-d unit vectors"
+  cargo build --release --locked -p trine-index --example ann_bench
+  # latent: shaped like real embeddings (relative contrast matched to SciFact's, reported);
+  # uniform: the worst case, where nearest neighbours barely stand out.
+  target/release/examples/ann_bench --n "${BENCH_ANN_N:-1000000}" --shape latent \
+    --real "$emb" --out "$out/ann-synthetic-latent.json"
+  target/release/examples/ann_bench --n 100000 --shape uniform --out "$out/ann-synthetic-uniform-100k.json"
+fi
 
 python3 scripts/bench_summary.py "$out" > "$out/SUMMARY.md"
 cat "$out/SUMMARY.md"

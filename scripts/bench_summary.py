@@ -44,7 +44,7 @@ if b or any(l for _, l in lat):
 
 ret = [(name, load(f"retrieval-scifact-{m}.json")) for name, m in
        [("lexical (BM25)", "lexical"), ("dense (all-MiniLM-L6-v2)", "dense"),
-        ("dense, trine bf16", "dense-bf16"),
+        ("dense, trine bf16", "dense-bf16"), ("dense through the HNSW graph", "dense-ann"),
         ("hybrid, RRF k=60", "hybrid-rrf"), ("hybrid, tuned fusion", "hybrid")]]
 if any(r for _, r in ret):
     print("\n## Retrieval quality, SciFact test (300 queries)\n")
@@ -56,3 +56,27 @@ if any(r for _, r in ret):
     for name, r in ret:
         if r:
             print(f"| {name} | {r['ndcg@10']:.4f} | {r['recall@100']:.4f} | {r['mrr@10']:.4f} |")
+
+for name, title in [("ann-synthetic-latent.json", "shaped like real embeddings"),
+                    ("ann-synthetic-uniform-100k.json", "uniform on the sphere: the worst case")]:
+    a = load(name)
+    if not a:
+        continue
+    print(f"\n## Dense search at scale: {a['n']:,} synthetic {a['dim']}-d unit vectors, {title}\n")
+    print(f"Shape: `{a['shape']}`; {a['queries']} queries one at a time; {a['threads']} threads.")
+    rc = a.get("relative_contrast_at_10")
+    if rc:
+        print(f"Relative contrast@10 on {rc['rows']:,} points: synthetic {rc['synthetic']:.3f}, "
+              f"real SciFact all-MiniLM-L6-v2 embeddings {rc['real']:.3f} (closer to 1 is harder).")
+    ann = a["ann"]
+    st = ann["settings"]
+    print(f"\nHNSW ({ann['library']}, M={st['connectivity']}, ef_construction={st['expansion_add']}, "
+          f"{st['quantization']} vectors, hits rescored in f32): build {ann['build_s']:.0f} s, "
+          f"{ann['graph_bytes_per_vector']:.0f} bytes/vector for the graph file "
+          f"(+ {a['exact']['bytes_per_vector']} bytes/vector of f32 vectors that both paths read); "
+          f"open (mmap) {ann['open_ms']:.1f} ms; peak RSS {a['peak_rss_mib']:.0f} MiB.\n")
+    print("| search | recall@10 vs exact | p50 (ms) | p99 (ms) |")
+    print("|---|---|---|---|")
+    print(f"| exact scan | 1.0000 | {a['exact']['p50_ms']:.2f} | {a['exact']['p99_ms']:.2f} |")
+    for r in ann["sweep"]:
+        print(f"| HNSW ef_search={r['ef_search']} | {r['recall@10']:.4f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")

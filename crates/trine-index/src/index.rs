@@ -8,9 +8,10 @@ use trine_corpus::{
     read_corpus, write_documents, CorpusFormat, CorpusOptions, Document, JsonFields,
 };
 
+use crate::ann::{Ann, AnnPolicy, AnnSettings};
 use crate::dense::{self, Vectors};
 use crate::fusion::{fuse, FusedHit, Fusion};
-use crate::layout::{self, DOCS, LEXICAL, MANIFEST, VECTORS};
+use crate::layout::{self, ANN, DOCS, LEXICAL, MANIFEST, VECTORS};
 use crate::lexical::{self, Lexical};
 use crate::manifest::{LexicalSettings, Manifest, FORMAT_VERSION};
 use crate::{IndexError, Result};
@@ -41,6 +42,41 @@ pub struct Index {
     rows: HashMap<String, usize>,
     vectors: Vectors,
     lexical: Lexical,
+    ann: Option<Ann>,
+    dense_method: DenseMethod,
+}
+
+/// Which dense search path answers a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DenseMethod {
+    /// The ANN graph when the index has one, else the exact scan.
+    #[default]
+    Auto,
+    /// The exact scan over every vector (the reference).
+    Exact,
+    /// The ANN graph; an error when the index has none.
+    Ann,
+}
+
+/// Options for [`Index::build_with`].
+#[derive(Default)]
+pub struct BuildOptions<'a> {
+    /// Replace an index already in the folder (as a new generation).
+    pub force: bool,
+    /// Whether to build an ANN graph.
+    pub ann: AnnPolicy,
+    /// Graph parameters when one is built.
+    pub ann_settings: AnnSettings,
+    /// Called with the number of vectors inserted into the graph so far.
+    pub progress: Option<&'a (dyn Fn(usize) + Sync)>,
+}
+
+/// What a new generation's ANN graph starts from (when the manifest records one).
+enum AnnSource<'a> {
+    /// Insert every vector into a new graph.
+    Rebuild,
+    /// Load this graph and insert vectors from this row on.
+    Append { from: &'a Path, start: usize },
 }
 
 /// What a new generation's lexical index starts from.
@@ -83,6 +119,8 @@ fn write_generation(
     docs: &[Document],
     vectors: &[f32],
     source: LexicalSource,
+    ann: AnnSource,
+    progress: &(dyn Fn(usize) + Sync),
 ) -> Result<()> {
     let name = layout::generation_name(manifest.generation);
     let staging = root.join(format!(".{name}"));
@@ -108,6 +146,16 @@ fn write_generation(
             )?;
         }
     }
+    if let Some(settings) = manifest.ann {
+        write_ann(
+            &staging.join(ANN),
+            settings,
+            vectors,
+            manifest.model.dim,
+            ann,
+            progress,
+        )?;
+    }
     manifest.write(&staging.join(MANIFEST))?;
     layout::sync_tree(&staging)?;
     let live = root.join(&name);
@@ -115,6 +163,37 @@ fn write_generation(
     layout::switch(root, &name)?;
     layout::remove_stale(root, &name);
     Ok(())
+}
+
+/// Writes the generation's ANN graph, from scratch or by extending the previous one.
+fn write_ann(
+    path: &Path,
+    settings: AnnSettings,
+    vectors: &[f32],
+    dim: usize,
+    source: AnnSource,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<()> {
+    let rows = vectors.len() / dim;
+    let graph = match source {
+        AnnSource::Append { from, start } if from.is_file() => {
+            if start == rows {
+                std::fs::copy(from, path).map_err(|e| IndexError::io(path, e))?;
+                return Ok(());
+            }
+            let graph = Ann::load(from, dim, start, settings)?;
+            graph.extend(&vectors[start * dim..], dim, start, progress)?;
+            graph
+        }
+        _ => Ann::build(vectors, dim, settings, progress)?,
+    };
+    graph.save(path)
+}
+
+fn no_graph() -> IndexError {
+    IndexError::Shape {
+        message: "this index has no ANN graph (build it with `--ann always`)".into(),
+    }
 }
 
 impl Index {
@@ -127,9 +206,24 @@ impl Index {
         model: ModelInfo,
         force: bool,
     ) -> Result<Index> {
+        let options = BuildOptions {
+            force,
+            ..BuildOptions::default()
+        };
+        Index::build_with(root, docs, vectors, model, &options)
+    }
+
+    /// [`Index::build`] with control over the ANN graph and progress reports.
+    pub fn build_with(
+        root: &Path,
+        docs: &[Document],
+        vectors: &[f32],
+        model: ModelInfo,
+        options: &BuildOptions,
+    ) -> Result<Index> {
         check_shape(docs, vectors, model.dim)?;
         let previous = layout::current(root).ok();
-        if previous.is_some() && !force {
+        if previous.is_some() && !options.force {
             return Err(IndexError::Exists {
                 path: root.to_path_buf(),
             });
@@ -146,8 +240,20 @@ impl Index {
             documents: docs.len(),
             lexical: LexicalSettings::default(),
             fusion: Fusion::default(),
+            ann: options
+                .ann
+                .wants(docs.len())
+                .then_some(options.ann_settings),
         };
-        write_generation(root, &manifest, docs, vectors, LexicalSource::Rebuild)?;
+        write_generation(
+            root,
+            &manifest,
+            docs,
+            vectors,
+            LexicalSource::Rebuild,
+            AnnSource::Rebuild,
+            options.progress.unwrap_or(&|_| {}),
+        )?;
         Index::open(root)
     }
 
@@ -186,6 +292,15 @@ impl Index {
                 ),
             ));
         }
+        let ann = match manifest.ann {
+            Some(settings) => Some(Ann::open(
+                &dir.join(ANN),
+                manifest.model.dim,
+                docs.len(),
+                settings,
+            )?),
+            None => None,
+        };
         let rows = docs
             .iter()
             .enumerate()
@@ -198,6 +313,8 @@ impl Index {
             rows,
             vectors,
             lexical,
+            ann,
+            dense_method: DenseMethod::Auto,
         })
     }
 
@@ -240,16 +357,22 @@ impl Index {
         manifest.generation += 1;
         manifest.documents = docs.len();
         let gen_dir = layout::current(root)?;
-        let source = if replaced.is_empty() {
-            LexicalSource::Append {
-                from: &gen_dir.join(LEXICAL),
-                start,
-            }
+        let (source, ann) = if replaced.is_empty() {
+            (
+                LexicalSource::Append {
+                    from: &gen_dir.join(LEXICAL),
+                    start,
+                },
+                AnnSource::Append {
+                    from: &gen_dir.join(ANN),
+                    start,
+                },
+            )
         } else {
-            LexicalSource::Rebuild
+            (LexicalSource::Rebuild, AnnSource::Rebuild)
         };
         drop(old);
-        write_generation(root, &manifest, &docs, &vectors, source)?;
+        write_generation(root, &manifest, &docs, &vectors, source, ann, &|_| {})?;
         Index::open(root)
     }
 
@@ -257,7 +380,6 @@ impl Index {
     pub fn delete(root: &Path, ids: &[String]) -> Result<(Index, usize)> {
         let old = Index::open(root)?;
         let gone: HashSet<&str> = ids.iter().map(String::as_str).collect();
-        let dim = old.manifest.model.dim;
         let mut docs = Vec::new();
         let mut vectors = Vec::new();
         for (i, d) in old.docs.iter().enumerate() {
@@ -279,8 +401,15 @@ impl Index {
         manifest.generation += 1;
         manifest.documents = docs.len();
         drop(old);
-        let _ = dim;
-        write_generation(root, &manifest, &docs, &vectors, LexicalSource::Rebuild)?;
+        write_generation(
+            root,
+            &manifest,
+            &docs,
+            &vectors,
+            LexicalSource::Rebuild,
+            AnnSource::Rebuild,
+            &|_| {},
+        )?;
         Ok((Index::open(root)?, removed))
     }
 
@@ -305,6 +434,11 @@ impl Index {
                 from: &gen_dir.join(LEXICAL),
                 start,
             },
+            AnnSource::Append {
+                from: &gen_dir.join(ANN),
+                start,
+            },
+            &|_| {},
         )?;
         Index::open(root)
     }
@@ -401,8 +535,41 @@ impl Index {
         Ok(hits)
     }
 
-    /// Exact cosine top `k` for a query vector, as `(row, score)`.
+    /// Cosine top `k` for a query vector, as `(row, score)`, by this open index's dense method
+    /// (by default the ANN graph when the index has one, else exact). Hybrid search uses it too.
     pub fn search_dense(&self, query: &[f32], k: usize) -> Result<Vec<(usize, f32)>> {
+        self.search_dense_with(query, k, self.dense_method)
+    }
+
+    /// Chooses how [`Index::search_dense`] (and hybrid search) find dense candidates.
+    pub fn set_dense_method(&mut self, method: DenseMethod) -> Result<()> {
+        if method == DenseMethod::Ann && self.ann.is_none() {
+            return Err(no_graph());
+        }
+        self.dense_method = method;
+        Ok(())
+    }
+
+    /// The ANN graph, when the index has one.
+    pub fn ann(&self) -> Option<&Ann> {
+        self.ann.as_ref()
+    }
+
+    /// Sets the ANN search candidate list size (ef_search) for this open index.
+    pub fn set_ann_expansion(&mut self, ef: usize) {
+        if let Some(ann) = self.ann.as_mut() {
+            ann.set_expansion_search(ef);
+        }
+    }
+
+    /// Cosine top `k` for a query vector by the chosen path, as `(row, score)`; scores are
+    /// exact cosines either way and equal scores are ordered by document id.
+    pub fn search_dense_with(
+        &self,
+        query: &[f32],
+        k: usize,
+        method: DenseMethod,
+    ) -> Result<Vec<(usize, f32)>> {
         if query.len() != self.manifest.model.dim {
             return Err(IndexError::Shape {
                 message: format!(
@@ -413,7 +580,16 @@ impl Index {
             });
         }
         let q = dense::unit(query);
-        Ok(self.vectors.search(&q, k, self.tie()))
+        match (method, &self.ann) {
+            (DenseMethod::Exact, _) | (DenseMethod::Auto, None) => {
+                Ok(self.vectors.search(&q, k, self.tie()))
+            }
+            (_, Some(ann)) => {
+                let pool = k.max(ann.settings().expansion_search);
+                ann.search(&self.vectors, &q, k, pool, self.tie())
+            }
+            (DenseMethod::Ann, None) => Err(no_graph()),
+        }
     }
 
     /// Hybrid search: fuses the lexical and dense top-`candidates` lists and returns the best `k`.

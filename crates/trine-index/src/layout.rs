@@ -11,6 +11,7 @@ pub(crate) const MANIFEST: &str = "manifest.json";
 pub(crate) const DOCS: &str = "docs.parquet";
 pub(crate) const VECTORS: &str = "vectors.f32";
 pub(crate) const LEXICAL: &str = "lexical";
+pub(crate) const ANN: &str = "ann.usearch";
 
 /// Folder name of generation `n`.
 pub(crate) fn generation_name(n: u64) -> String {

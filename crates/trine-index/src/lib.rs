@@ -7,11 +7,13 @@
 //!     docs.parquet        id, title, text (row i ↔ vector i ↔ tantivy `row` i)
 //!     vectors.f32         row-major little-endian f32, unit length, memory-mapped
 //!     lexical/            tantivy index of title + text (English stemming, stop words, BM25)
+//!     ann.usearch         optional HNSW graph over the vectors (USearch), memory-mapped
 //! ```
 //!
 //! Every change (build, add, delete, new fusion default) writes a complete new generation and then
 //! renames `CURRENT`, so a reader (or a crash) only ever sees a whole generation.
 
+pub mod ann;
 pub mod dense;
 mod error;
 pub mod fusion;
@@ -19,8 +21,10 @@ mod index;
 mod layout;
 pub mod lexical;
 mod manifest;
+pub mod synthetic;
 
+pub use ann::{Ann, AnnPolicy, AnnSettings, Quantization};
 pub use error::{IndexError, Result};
 pub use fusion::{FusedHit, Fusion};
-pub use index::{AddPolicy, Index, ModelInfo};
+pub use index::{AddPolicy, BuildOptions, DenseMethod, Index, ModelInfo};
 pub use manifest::{LexicalSettings, Manifest, FORMAT_VERSION};

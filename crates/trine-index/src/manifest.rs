@@ -4,6 +4,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ann::AnnSettings;
 use crate::{Fusion, IndexError, ModelInfo, Result};
 
 /// The index format this build reads and writes.
@@ -47,6 +48,9 @@ pub struct Manifest {
     pub lexical: LexicalSettings,
     /// Default fusion for hybrid search (set by `trine tune-fusion`).
     pub fusion: Fusion,
+    /// The ANN graph's parameters, when the index has one (`ann.usearch`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ann: Option<AnnSettings>,
 }
 
 impl Manifest {

@@ -70,9 +70,59 @@ pub struct IndexBuildArgs {
     #[arg(long)]
     pub embeddings: Option<PathBuf>,
     #[command(flatten)]
+    pub ann: AnnArgs,
+    #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
     pub corpus_args: CorpusArgs,
+}
+
+/// Whether `index build` makes an ANN graph.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum AnnPolicyArg {
+    /// For collections of 50,000 documents or more.
+    Auto,
+    Always,
+    Never,
+}
+
+/// How the ANN graph stores vectors.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum QuantizationArg {
+    F32,
+    F16,
+    I8,
+}
+
+/// ANN (HNSW) graph options for `index build`.
+#[derive(Debug, Args, Clone)]
+pub struct AnnArgs {
+    /// Build an HNSW graph for approximate dense search.
+    #[arg(long, value_enum, default_value_t = AnnPolicyArg::Auto)]
+    pub ann: AnnPolicyArg,
+    /// Graph degree M.
+    #[arg(long, default_value_t = 32)]
+    pub ann_connectivity: usize,
+    /// Candidate list size while inserting (ef_construction).
+    #[arg(long, default_value_t = 128)]
+    pub ann_ef_construction: usize,
+    /// Default candidate list size while searching (ef_search).
+    #[arg(long, default_value_t = 128)]
+    pub ann_ef_search: usize,
+    /// How the graph stores its copy of the vectors (hits are rescored in f32 either way).
+    #[arg(long, value_enum, default_value_t = QuantizationArg::I8)]
+    pub ann_quantization: QuantizationArg,
+}
+
+/// How dense candidates are found at query time.
+#[derive(Debug, Args, Clone)]
+pub struct DenseSearchArgs {
+    /// Scan every vector exactly even when the index has an ANN graph.
+    #[arg(long)]
+    pub exact: bool,
+    /// ANN candidate list size (ef_search) for this run; larger is slower and closer to exact.
+    #[arg(long, conflicts_with = "exact")]
+    pub ef: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -114,7 +164,7 @@ pub struct IndexInfoArgs {
 pub enum ModeArg {
     /// BM25 over title + text.
     Lexical,
-    /// Exact cosine over document embeddings.
+    /// Cosine over document embeddings (ANN graph when the index has one, else exact).
     Dense,
     /// Fusion of lexical and dense.
     Hybrid,
@@ -172,6 +222,8 @@ pub struct SearchArgs {
     pub latency_report: Option<PathBuf>,
     #[command(flatten)]
     pub fusion: FusionArgs,
+    #[command(flatten)]
+    pub dense: DenseSearchArgs,
     #[command(flatten)]
     pub model: ModelArgs,
 }
@@ -285,6 +337,8 @@ pub struct EvalArgs {
     pub index: Option<PathBuf>,
     #[command(flatten)]
     pub fusion: FusionArgs,
+    #[command(flatten)]
+    pub dense: DenseSearchArgs,
     #[command(flatten)]
     pub model: ModelArgs,
     /// Reuse document embeddings from this file when it was made by the same model; otherwise

@@ -28,7 +28,7 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> anyhow::Result<()> {
 
     let start = Instant::now();
     let tmp = tempfile::tempdir()?;
-    let index = match &args.index {
+    let mut index = match &args.index {
         Some(path) => Index::open(path)?,
         None => {
             let docs = read_corpus(&BeirPaths::new(&data).corpus(), &CorpusOptions::default())?;
@@ -43,6 +43,7 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> anyhow::Result<()> {
             )?
         }
     };
+    shared::apply_dense_args(&mut index, &args.dense)?;
     let index_secs = start.elapsed().as_secs_f64();
 
     let start = Instant::now();

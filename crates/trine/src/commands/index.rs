@@ -3,11 +3,11 @@
 use std::time::Instant;
 
 use trine_corpus::read_corpus;
-use trine_index::{AddPolicy, Index};
+use trine_index::{AddPolicy, BuildOptions, Index};
 
 use super::{retrieve, shared};
 use crate::cli::{Cli, IndexCommand};
-use crate::data_root;
+use crate::{data_root, progress};
 
 pub fn run(cli: &Cli, cmd: &IndexCommand) -> anyhow::Result<()> {
     match cmd {
@@ -40,13 +40,31 @@ pub fn run(cli: &Cli, cmd: &IndexCommand) -> anyhow::Result<()> {
                 }
                 None => shared::embed_documents(&encoder, &docs)?,
             };
-            let index = Index::build(
+            let (ann, ann_settings) = shared::ann_options(&a.ann);
+            let bar = ann
+                .wants(docs.len())
+                .then(|| progress::bar(docs.len() as u64, "ANN graph", "vectors"));
+            let report = |n: usize| {
+                if let Some(b) = &bar {
+                    b.set_position(n as u64);
+                }
+            };
+            let options = BuildOptions {
+                force: a.force,
+                ann,
+                ann_settings,
+                progress: Some(&report),
+            };
+            let index = Index::build_with(
                 &a.out,
                 &docs,
                 &emb.values,
                 retrieve::model_info(&encoder)?,
-                a.force,
+                &options,
             )?;
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
             eprintln!(
                 "indexed {} documents into {} in {:.1} s ({} MiB)",
                 index.len(),
@@ -107,6 +125,13 @@ pub fn run(cli: &Cli, cmd: &IndexCommand) -> anyhow::Result<()> {
                     m.lexical.bm25_b
                 );
                 println!("fusion       {} (default for hybrid search)", m.fusion);
+                match &m.ann {
+                    Some(s) => println!(
+                        "dense        HNSW (USearch): M={} ef_construction={} ef_search={} {:?} vectors",
+                        s.connectivity, s.expansion_add, s.expansion_search, s.quantization
+                    ),
+                    None => println!("dense        exact scan (no ANN graph)"),
+                }
                 println!(
                     "size         {:.1} MiB",
                     index.size_bytes() as f64 / (1u64 << 20) as f64

@@ -13,7 +13,8 @@ use super::{retrieve, shared};
 use crate::cli::{Cli, ModeArg, SearchArgs};
 
 pub fn run(_cli: &Cli, a: &SearchArgs) -> anyhow::Result<()> {
-    let index = Index::open(&a.index)?;
+    let mut index = Index::open(&a.index)?;
+    shared::apply_dense_args(&mut index, &a.dense)?;
     let encoder = match a.mode {
         ModeArg::Lexical => None,
         _ => Some(shared::load_encoder(&a.model)?),

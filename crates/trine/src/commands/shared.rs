@@ -92,3 +92,44 @@ pub fn write_json(path: &Path, value: &serde_json::Value) -> anyhow::Result<()> 
     })?;
     Ok(())
 }
+
+/// Applies `--exact` / `--ef` to an open index.
+pub fn apply_dense_args(
+    index: &mut trine_index::Index,
+    args: &crate::cli::DenseSearchArgs,
+) -> anyhow::Result<()> {
+    if args.exact {
+        index.set_dense_method(trine_index::DenseMethod::Exact)?;
+    }
+    if let Some(ef) = args.ef {
+        if index.ann().is_none() {
+            anyhow::bail!("--ef needs an index with an ANN graph (build it with `--ann always`)");
+        }
+        index.set_ann_expansion(ef);
+    }
+    Ok(())
+}
+
+/// The ANN build options from `index build`'s flags.
+pub fn ann_options(
+    args: &crate::cli::AnnArgs,
+) -> (trine_index::AnnPolicy, trine_index::AnnSettings) {
+    use crate::cli::{AnnPolicyArg, QuantizationArg};
+    use trine_index::{AnnPolicy, AnnSettings, Quantization};
+    let policy = match args.ann {
+        AnnPolicyArg::Auto => AnnPolicy::Auto,
+        AnnPolicyArg::Always => AnnPolicy::Always,
+        AnnPolicyArg::Never => AnnPolicy::Never,
+    };
+    let settings = AnnSettings {
+        connectivity: args.ann_connectivity,
+        expansion_add: args.ann_ef_construction,
+        expansion_search: args.ann_ef_search,
+        quantization: match args.ann_quantization {
+            QuantizationArg::F32 => Quantization::F32,
+            QuantizationArg::F16 => Quantization::F16,
+            QuantizationArg::I8 => Quantization::I8,
+        },
+    };
+    (policy, settings)
+}
