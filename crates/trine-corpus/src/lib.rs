@@ -7,6 +7,7 @@
 //! Every error names the file and the line, row, column or field it is about, and every file this crate
 //! writes is written to a temporary file first and renamed into place ([`atomic`]).
 
+pub mod assignments;
 pub mod atomic;
 pub mod beir;
 mod document;

@@ -157,7 +157,7 @@ fn main() {
     let open_ms = t.elapsed().as_secs_f64() * 1e3;
 
     let mut sweep = Vec::new();
-    for ef in [64, 128, 256, 512] {
+    for ef in [64, 128, 256, 384, 512] {
         ann.set_expansion_search(ef);
         let mut ms = Vec::new();
         let mut found = 0usize;
