@@ -84,7 +84,11 @@ pub fn kmeans(values: &[f32], dim: usize, opts: &KMeansOptions) -> Result<KMeans
     let tol = opts.tol * mean_variance(data, dim);
     let mut best: Option<KMeans> = None;
     for run in 0..opts.n_init.max(1) {
-        let mut rng = StdRng::seed_from_u64(opts.seed.wrapping_add(run as u64));
+        // Runs of different seeds must not share seedings: mix the run into the seed.
+        let mut rng = StdRng::seed_from_u64(
+            opts.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                ^ (run as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9),
+        );
         let centres = seed_plus_plus(data, &norms, dim, opts.k, &mut rng);
         let result = match opts.mini_batch {
             Some(batch) => mini_batch(data, &norms, dim, centres, opts, batch, &mut rng),

@@ -14,6 +14,7 @@ mod document;
 pub mod embeddings;
 mod error;
 mod jsonl;
+pub mod labels;
 mod parquet_docs;
 mod source;
 mod text;

@@ -40,6 +40,114 @@ pub enum Command {
     Search(SearchArgs),
     /// Choose the hybrid fusion method and weight on labelled queries; store it in the index.
     TuneFusion(TuneFusionArgs),
+    /// Cluster documents: assignments, per-cluster keywords and central documents, a map.
+    Cluster(ClusterArgs),
+    /// Cluster a labelled corpus and score it against the gold labels (V-measure, NMI, ARI,
+    /// silhouette).
+    EvalCluster(EvalClusterArgs),
+}
+
+/// Clustering algorithm.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum AlgorithmArg {
+    /// k-means with k-means++ seeding and restarts (needs --k).
+    Kmeans,
+    /// Average-linkage agglomerative clustering cut at --threshold (cosine distance); no k.
+    Agglomerative,
+    /// Threshold communities (cosine ≥ --threshold, at least --min-size members); no k.
+    Community,
+}
+
+/// Clustering algorithm and its settings.
+#[derive(Debug, Args, Clone)]
+pub struct AlgorithmArgs {
+    #[arg(long, value_enum, default_value_t = AlgorithmArg::Kmeans)]
+    pub algorithm: AlgorithmArg,
+    /// Number of clusters (k-means).
+    #[arg(long, default_value_t = 20)]
+    pub k: usize,
+    /// k-means restarts; the run with the lowest inertia is kept.
+    #[arg(long, default_value_t = 10)]
+    pub n_init: usize,
+    /// k-means iterations per run (steps in mini-batch mode).
+    #[arg(long, default_value_t = 300)]
+    pub max_iter: usize,
+    /// Spherical k-means: cluster directions (cosine), centres kept at unit length.
+    #[arg(long)]
+    pub spherical: bool,
+    /// Mini-batch k-means with this many points per step (for large inputs).
+    #[arg(long)]
+    pub mini_batch: Option<usize>,
+    /// Cosine distance (agglomerative, default 0.5) or similarity (community, default 0.75).
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Smallest community (community detection).
+    #[arg(long, default_value_t = 10)]
+    pub min_size: usize,
+    /// Random seed (k-means seeding, sampling).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["index", "embeddings", "corpus"])))]
+pub struct ClusterArgs {
+    /// Cluster the documents of this index (its stored vectors).
+    #[arg(long)]
+    pub index: Option<PathBuf>,
+    /// Cluster the vectors of an embeddings Parquet file from `trine embed`.
+    #[arg(long)]
+    pub embeddings: Option<PathBuf>,
+    /// Embed this corpus with --model and cluster it; with --embeddings, only its texts are used
+    /// (for keywords).
+    #[arg(long)]
+    pub corpus: Option<PathBuf>,
+    /// Output folder: assignments.parquet, clusters.json, clusters.txt, map.svg.
+    #[arg(long)]
+    pub out_dir: PathBuf,
+    #[command(flatten)]
+    pub algorithm: AlgorithmArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub corpus_args: CorpusArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalClusterArgs {
+    /// Labelled corpus: a JSONL file or a folder holding docs.jsonl (or a name under the data
+    /// root, e.g. `twentynewsgroups`).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Gold labels: this field of the corpus, unless --labels names a file.
+    #[arg(long, default_value = "label")]
+    pub label_field: String,
+    /// Gold labels from a separate file (`id<TAB>label` .tsv, or JSONL with --id-field and
+    /// --label-field).
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Field embedded as each document's text (20 Newsgroups' `text` starts with its subject).
+    #[arg(long, default_value = "text")]
+    pub text_field: String,
+    /// Title field prepended to the text (none by default).
+    #[arg(long, default_value = "")]
+    pub title_field: String,
+    #[arg(long, default_value = "_id")]
+    pub id_field: String,
+    /// Reuse document embeddings from this file when the same model made them; otherwise compute
+    /// and save them here.
+    #[arg(long)]
+    pub embeddings: Option<PathBuf>,
+    /// Also write assignments, summaries and the map here.
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
+    /// Print the scores as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub algorithm: AlgorithmArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 #[derive(Debug, Subcommand)]

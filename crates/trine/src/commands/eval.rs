@@ -1,14 +1,11 @@
 //! `trine eval`: run a retriever over a BEIR dataset split and score it.
 
-use std::path::Path;
 use std::time::Instant;
 
-use anyhow::Context;
 use serde_json::json;
 use trine_corpus::beir::{load_split, BeirPaths, Split};
-use trine_corpus::embeddings::{self, Embeddings};
-use trine_corpus::{read_corpus, CorpusOptions, Document};
-use trine_encoder::Encoder;
+
+use trine_corpus::{read_corpus, CorpusOptions};
 use trine_eval::{evaluate, run as trec, Run};
 use trine_index::Index;
 
@@ -33,7 +30,7 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> anyhow::Result<()> {
         None => {
             let docs = read_corpus(&BeirPaths::new(&data).corpus(), &CorpusOptions::default())?;
             let enc = encoder.as_ref().expect("model loaded");
-            let emb = document_embeddings(enc, &docs, args.doc_embeddings.as_deref())?;
+            let emb = shared::document_embeddings(enc, &docs, args.doc_embeddings.as_deref())?;
             Index::build(
                 &tmp.path().join("index"),
                 &docs,
@@ -145,27 +142,4 @@ fn print_examples(split: &Split, run: &Run, index: &Index, n: usize) {
             );
         }
     }
-}
-
-/// Loads document embeddings from `cache` when they were made by this model for these documents,
-/// else computes them (and saves them to `cache` when given).
-fn document_embeddings(
-    encoder: &Encoder,
-    docs: &[Document],
-    cache: Option<&Path>,
-) -> anyhow::Result<Embeddings> {
-    if let Some(path) = cache.filter(|p| p.exists()) {
-        let emb = embeddings::read(path)?;
-        let same_docs =
-            emb.len() == docs.len() && emb.ids.iter().zip(docs).all(|(id, d)| id == &d.id);
-        if same_docs && shared::embeddings_match(&emb, encoder, path)? {
-            eprintln!("using document embeddings from {}", path.display());
-            return Ok(emb);
-        }
-    }
-    let emb = shared::embed_documents(encoder, docs)?;
-    if let Some(path) = cache {
-        embeddings::write(path, &emb).with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(emb)
 }

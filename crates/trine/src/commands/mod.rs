@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
+mod cluster;
 mod embed;
 mod encode;
 mod eval;
+mod eval_cluster;
 mod index;
 mod retrieve;
 mod search;
@@ -20,5 +22,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Index(cmd) => index::run(&cli, cmd),
         Command::Search(args) => search::run(&cli, args),
         Command::TuneFusion(args) => tune_fusion::run(&cli, args),
+        Command::Cluster(args) => cluster::run(&cli, args),
+        Command::EvalCluster(args) => eval_cluster::run(&cli, args),
     }
 }

@@ -133,3 +133,27 @@ pub fn ann_options(
     };
     (policy, settings)
 }
+
+/// Loads document embeddings from `cache` when they were made by this model for these documents,
+/// else computes them (and saves them to `cache` when given).
+pub fn document_embeddings(
+    encoder: &Encoder,
+    docs: &[Document],
+    cache: Option<&Path>,
+) -> anyhow::Result<Embeddings> {
+    if let Some(path) = cache.filter(|p| p.exists()) {
+        let emb = trine_corpus::embeddings::read(path)?;
+        let same_docs =
+            emb.len() == docs.len() && emb.ids.iter().zip(docs).all(|(id, d)| id == &d.id);
+        if same_docs && embeddings_match(&emb, encoder, path)? {
+            eprintln!("using document embeddings from {}", path.display());
+            return Ok(emb);
+        }
+    }
+    let emb = embed_documents(encoder, docs)?;
+    if let Some(path) = cache {
+        trine_corpus::embeddings::write(path, &emb)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(emb)
+}
