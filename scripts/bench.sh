@@ -5,6 +5,7 @@
 #   BENCH_PEERS=0  skip the sentence-transformers runs (they need eval/.venv, made here)
 #   BENCH_ANN=0    skip the synthetic ANN benchmark (1M × 384 vectors; about half an hour here)
 #   BENCH_ANN_N=N  its collection size (default 1000000)
+#   BENCH_CLUSTER=0 skip the clustering benchmarks (20 Newsgroups vs scikit-learn; k-means at scale)
 set -euo pipefail
 trine=${TRINE:-target/release/trine}
 model=${MODEL:-models/all-MiniLM-L6-v2}
@@ -84,6 +85,37 @@ if [ "${BENCH_ANN:-1}" = 1 ]; then
   target/release/examples/ann_bench --n "${BENCH_ANN_N:-1000000}" --shape latent \
     --real "$emb" --out "$out/ann-synthetic-latent.json"
   target/release/examples/ann_bench --n 100000 --shape uniform --out "$out/ann-synthetic-uniform-100k.json"
+fi
+
+if [ "${BENCH_CLUSTER:-1}" = 1 ]; then
+  echo "== clustering 20 Newsgroups (k = 20): trine k-means and scikit-learn KMeans on the same embeddings"
+  ng=$(cd "${TRINE_DATA_ROOT:-../shared/corpora}" && pwd)/twentynewsgroups
+  ng_emb=data/20ng.all-MiniLM-L6-v2.parquet
+  for variant in euclidean spherical; do
+    flag=(); [ "$variant" = spherical ] && flag=(--spherical)
+    for seed in 0 1 2 3 4 5 6 7 8 9; do
+      "$trine" eval-cluster --model "$model" --data "$ng" --k 20 --embeddings "$ng_emb" --seed "$seed" \
+        "${flag[@]}" --json
+    done > "data/cluster-20ng-trine-$variant.jsonl"
+    python3 - "$variant" "data/cluster-20ng-trine-$variant.jsonl" "$out/cluster-20ng-trine-$variant.json" <<'PY'
+import json, statistics, sys
+runs = [json.loads(l) for l in open(sys.argv[2])]
+out = {"engine": f"trine k-means ({sys.argv[1]}, k-means++, n_init 10)", "k": 20, "runs": runs}
+for key in ("v_measure", "nmi", "ari", "silhouette", "seconds"):
+    out[f"mean_{key}"] = statistics.mean(r[key] for r in runs)
+json.dump(out, open(sys.argv[3], "w"), indent=1)
+PY
+  done
+  "$trine" eval-cluster --model "$model" --data "$ng" --k 20 --embeddings "$ng_emb" --spherical \
+    --out-dir eval/results/cluster-20ng > /dev/null
+  if [ -x eval/.venv/bin/python ]; then
+    eval/.venv/bin/python eval/peers/sk_kmeans.py "$ng_emb" "$ng/docs.jsonl" "$out/cluster-20ng-sklearn.json" --seeds 10
+  fi
+  echo "== k-means at scale (synthetic 384-d, k = 100)"
+  cargo build --release --locked -p trine-cluster --example kmeans_bench
+  target/release/examples/kmeans_bench --n 100000 --out "$out/kmeans-100k.json"
+  target/release/examples/kmeans_bench --n 1000000 --max-iter 20 --out "$out/kmeans-1m.json"
+  target/release/examples/kmeans_bench --n 1000000 --mini-batch 4096 --max-iter 300 --out "$out/kmeans-1m-minibatch.json"
 fi
 
 python3 scripts/bench_summary.py "$out" > "$out/SUMMARY.md"

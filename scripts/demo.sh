@@ -39,3 +39,8 @@ done
 echo
 echo "== 6. A hybrid search"
 "$trine" search "$idx" "vitamin D deficiency and the risk of tuberculosis" --mode hybrid --k 5
+
+echo
+echo "== 7. Cluster the SciFact abstracts (spherical k-means, k = 12): table, assignments, map"
+"$trine" cluster --index "$idx" --k 12 --spherical --out-dir data/scifact-clusters
+echo "   map: data/scifact-clusters/map.svg; assignments: data/scifact-clusters/assignments.parquet"

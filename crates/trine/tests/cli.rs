@@ -1,13 +1,9 @@
 //! The `trine` binary end to end: real model, real files, bad input.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-use trine_encoder::tiny::{write_tiny_model, TinySpec};
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::{repo_root, stderr, tiny_model, trine};
 
 fn real_model() -> PathBuf {
     let m = std::env::var_os("TRINE_MODEL")
@@ -19,30 +15,6 @@ fn real_model() -> PathBuf {
         m.display()
     );
     m
-}
-
-fn data_root() -> PathBuf {
-    std::env::var_os("TRINE_DATA_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/corpora"))
-}
-
-fn trine(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trine"))
-        .args(args)
-        .env("TRINE_DATA_ROOT", data_root())
-        .output()
-        .expect("run trine")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn tiny_model(dir: &Path) -> String {
-    let m = dir.join("tiny");
-    write_tiny_model(&m, &TinySpec::default()).unwrap();
-    m.to_string_lossy().into_owned()
 }
 
 /// Runs `embed` on `input` with the tiny model and expects failure naming `needle`, with no output.

@@ -2,27 +2,11 @@
 //! outputs written, scores printed as JSON, and bad input failing cleanly.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use trine_corpus::embeddings::{self, Embeddings};
-use trine_encoder::tiny::{write_tiny_model, TinySpec};
 
-fn trine(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trine"))
-        .args(args)
-        .output()
-        .expect("run trine")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn tiny_model(dir: &Path) -> String {
-    let m = dir.join("tiny");
-    write_tiny_model(&m, &TinySpec::default()).unwrap();
-    m.to_string_lossy().into_owned()
-}
+mod common;
+use common::{stderr, tiny_model, trine};
 
 /// Twelve posts in three topics, with labels.
 fn labelled_corpus(dir: &Path) -> PathBuf {
