@@ -92,7 +92,7 @@ if [ "${BENCH_CLUSTER:-1}" = 1 ]; then
   ng=$(cd "${TRINE_DATA_ROOT:-../shared/corpora}" && pwd)/twentynewsgroups
   ng_emb=data/20ng.all-MiniLM-L6-v2.parquet
   for variant in euclidean spherical; do
-    flag=(); [ "$variant" = spherical ] && flag=(--spherical)
+    flag=(--metric cosine); [ "$variant" = euclidean ] && flag=(--metric euclidean)
     for seed in 0 1 2 3 4 5 6 7 8 9; do
       "$trine" eval-cluster --model "$model" --data "$ng" --k 20 --embeddings "$ng_emb" --seed "$seed" \
         "${flag[@]}" --json
@@ -106,7 +106,7 @@ for key in ("v_measure", "nmi", "ari", "silhouette", "seconds"):
 json.dump(out, open(sys.argv[3], "w"), indent=1)
 PY
   done
-  "$trine" eval-cluster --model "$model" --data "$ng" --k 20 --embeddings "$ng_emb" --spherical \
+  "$trine" eval-cluster --model "$model" --data "$ng" --k 20 --embeddings "$ng_emb" \
     --out-dir eval/results/cluster-20ng > /dev/null
   if [ -x eval/.venv/bin/python ]; then
     eval/.venv/bin/python eval/peers/sk_kmeans.py "$ng_emb" "$ng/docs.jsonl" "$out/cluster-20ng-sklearn.json" --seeds 10

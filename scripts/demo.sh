@@ -42,5 +42,5 @@ echo "== 6. A hybrid search"
 
 echo
 echo "== 7. Cluster the SciFact abstracts (spherical k-means, k = 12): table, assignments, map"
-"$trine" cluster --index "$idx" --k 12 --spherical --out-dir data/scifact-clusters
+"$trine" cluster --index "$idx" --k 12 --out-dir data/scifact-clusters
 echo "   map: data/scifact-clusters/map.svg; assignments: data/scifact-clusters/assignments.parquet"

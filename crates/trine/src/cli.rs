@@ -58,6 +58,13 @@ pub enum AlgorithmArg {
     Community,
 }
 
+/// Geometry of k-means.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum KMeansMetricArg {
+    Cosine,
+    Euclidean,
+}
+
 /// Clustering algorithm and its settings.
 #[derive(Debug, Args, Clone)]
 pub struct AlgorithmArgs {
@@ -72,9 +79,10 @@ pub struct AlgorithmArgs {
     /// k-means iterations per run (steps in mini-batch mode).
     #[arg(long, default_value_t = 300)]
     pub max_iter: usize,
-    /// Spherical k-means: cluster directions (cosine), centres kept at unit length.
-    #[arg(long)]
-    pub spherical: bool,
+    /// k-means geometry: `cosine` (spherical k-means: unit points and centres, the geometry
+    /// sentence embeddings are compared in) or `euclidean` (scikit-learn's KMeans).
+    #[arg(long, value_enum, default_value_t = KMeansMetricArg::Cosine)]
+    pub metric: KMeansMetricArg,
     /// Mini-batch k-means with this many points per step (for large inputs).
     #[arg(long)]
     pub mini_batch: Option<usize>,

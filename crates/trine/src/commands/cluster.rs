@@ -12,7 +12,7 @@ use trine_corpus::{read_corpus, Document};
 use trine_index::Index;
 
 use super::shared;
-use crate::cli::{AlgorithmArg, AlgorithmArgs, Cli, ClusterArgs};
+use crate::cli::{AlgorithmArg, AlgorithmArgs, Cli, ClusterArgs, KMeansMetricArg};
 use crate::data_root;
 
 /// Points drawn on a map at most (a seeded sample beyond that).
@@ -27,7 +27,7 @@ pub fn algorithm(a: &AlgorithmArgs) -> Algorithm {
             k: a.k,
             n_init: a.n_init,
             max_iter: a.max_iter,
-            spherical: a.spherical,
+            spherical: a.metric == KMeansMetricArg::Cosine,
             mini_batch: a.mini_batch,
             seed: a.seed,
             ..KMeansOptions::default()
