@@ -3,12 +3,14 @@
 //! neighbourhood; proposals are taken largest first, each keeping only points not yet taken,
 //! and kept while still `min_size` large. Points in no community are noise.
 //!
-//! Similarities are computed a block of rows at a time and only neighbour lists of proposing
-//! points are kept, so memory grows with the number of close pairs, never with n².
+//! Two passes keep memory linear in n: the first counts each point's neighbours a block of rows
+//! at a time (one matrix product per block); the second recomputes the neighbourhood of each
+//! proposing point, largest first, when its turn comes. No crate implements this algorithm;
+//! it is written here on the same blockwise products as k-means.
 
 use rayon::prelude::*;
 
-use crate::vectors::{gemm_xyt, normalize_rows, BLOCK};
+use crate::vectors::{dot, gemm_xyt, normalize_rows, BLOCK};
 use crate::{ClusterError, Result};
 
 /// Labels per point (`None` for noise); communities are numbered largest first.
@@ -28,39 +30,28 @@ pub fn communities(
         ));
     }
     let unit = normalize_rows(values, dim);
-    let mut proposals: Vec<(usize, Vec<(u32, f32)>)> = unit
+    let counts: Vec<usize> = unit
         .par_chunks(BLOCK * dim)
-        .enumerate()
-        .flat_map_iter(|(b, block)| {
+        .flat_map_iter(|block| {
             let rows = block.len() / dim;
             let mut sims = vec![0f32; rows * n];
             gemm_xyt(&mut sims, block, &unit, n, dim);
-            let mut out = Vec::new();
-            for r in 0..rows {
-                let row = &sims[r * n..(r + 1) * n];
-                if row.iter().filter(|&&s| s >= threshold).count() < min_size {
-                    continue;
-                }
-                let mut members: Vec<(u32, f32)> = row
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, &s)| s >= threshold)
-                    .map(|(j, &s)| (j as u32, s))
-                    .collect();
-                members.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-                out.push((b * BLOCK + r, members));
-            }
-            out
+            sims.chunks_exact(n)
+                .map(|row| row.iter().filter(|&&s| s >= threshold).count())
+                .collect::<Vec<_>>()
         })
         .collect();
-    proposals.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+    let mut proposers: Vec<usize> = (0..n).filter(|&i| counts[i] >= min_size).collect();
+    proposers.sort_by(|&a, &b| counts[b].cmp(&counts[a]).then(a.cmp(&b)));
     let mut labels: Vec<Option<usize>> = vec![None; n];
     let mut next = 0;
-    for (_, members) in proposals {
-        let free: Vec<usize> = members
-            .iter()
-            .map(|&(j, _)| j as usize)
-            .filter(|&j| labels[j].is_none())
+    for centre in proposers {
+        let c = &unit[centre * dim..(centre + 1) * dim];
+        let free: Vec<usize> = unit
+            .par_chunks(dim)
+            .enumerate()
+            .filter(|(j, row)| labels[*j].is_none() && dot(c, row) >= threshold)
+            .map(|(j, _)| j)
             .collect();
         if free.len() >= min_size {
             for j in free {

@@ -128,14 +128,15 @@ pub fn read(path: &Path) -> Result<Embeddings> {
             });
         }
     }
-    let dim = match schema.field_with_name("embedding").unwrap().data_type() {
-        DataType::FixedSizeList(f, n) if f.data_type() == &DataType::Float32 => *n as usize,
+    let fixed = match schema.field_with_name("embedding").unwrap().data_type() {
+        DataType::FixedSizeList(f, n) if f.data_type() == &DataType::Float32 => Some(*n as usize),
+        DataType::List(f) if f.data_type() == &DataType::Float32 => None,
         other => {
             return Err(CorpusError::ColumnType {
                 path: path.to_path_buf(),
                 column: "embedding".into(),
                 found: other.to_string(),
-                expected: "FixedSizeList<Float32>",
+                expected: "FixedSizeList<Float32> or List<Float32>",
             })
         }
     };
@@ -143,7 +144,7 @@ pub fn read(path: &Path) -> Result<Embeddings> {
     let (model, fingerprint) = (meta(META_MODEL), meta(META_FINGERPRINT));
     let mut out = Embeddings {
         ids: Vec::new(),
-        dim,
+        dim: fixed.unwrap_or(0),
         values: Vec::new(),
         model,
         fingerprint,
@@ -154,12 +155,9 @@ pub fn read(path: &Path) -> Result<Embeddings> {
             source,
         })?;
         let ids = batch.column_by_name("id").unwrap().as_string::<i32>();
-        let list = batch
-            .column_by_name("embedding")
-            .unwrap()
-            .as_fixed_size_list();
+        let column = batch.column_by_name("embedding").unwrap();
         for row in 0..batch.num_rows() {
-            if ids.is_null(row) || list.is_null(row) {
+            if ids.is_null(row) || column.is_null(row) {
                 return Err(CorpusError::NullValue {
                     path: path.to_path_buf(),
                     row: out.ids.len(),
@@ -168,10 +166,39 @@ pub fn read(path: &Path) -> Result<Embeddings> {
             }
             out.ids.push(ids.value(row).to_string());
         }
-        let vals = list.values().as_primitive::<Float32Type>();
-        let offset = list.offset() * dim;
-        out.values
-            .extend_from_slice(&vals.values()[offset..offset + batch.num_rows() * dim]);
+        if let Some(dim) = fixed {
+            let list = column.as_fixed_size_list();
+            let vals = list.values().as_primitive::<Float32Type>();
+            let offset = list.offset() * dim;
+            out.values
+                .extend_from_slice(&vals.values()[offset..offset + batch.num_rows() * dim]);
+            continue;
+        }
+        // Variable-length lists (as pandas or LanceDB may write): every row must be as wide as
+        // the first.
+        let list = column.as_list::<i32>();
+        let first_row = out.ids.len() - batch.num_rows();
+        for row in 0..batch.num_rows() {
+            let v = list.value(row);
+            let v = v.as_primitive::<Float32Type>();
+            if out.dim == 0 {
+                out.dim = v.len();
+            }
+            if v.len() != out.dim || v.is_empty() {
+                return Err(CorpusError::BadValue {
+                    path: path.to_path_buf(),
+                    row: first_row + row,
+                    column: "embedding".into(),
+                    message: format!(
+                        "id `{}` has a vector of {} values, earlier rows have {}",
+                        out.ids[first_row + row],
+                        v.len(),
+                        out.dim
+                    ),
+                });
+            }
+            out.values.extend_from_slice(v.values());
+        }
     }
     Ok(out)
 }

@@ -102,6 +102,14 @@ pub enum CorpusError {
         line: usize,
         query_id: String,
     },
+    /// A Parquet cell holds a value that cannot be used (e.g. a vector of the wrong width).
+    #[error("{path}: row {row}, column `{column}`: {message}")]
+    BadValue {
+        path: PathBuf,
+        row: usize,
+        column: String,
+        message: String,
+    },
     /// A line of a tab-separated file is malformed.
     #[error("{path}:{line}: {message}")]
     Malformed {

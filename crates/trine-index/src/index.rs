@@ -58,6 +58,18 @@ pub enum DenseMethod {
     Ann,
 }
 
+/// Which retrievers answer a search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// BM25 only.
+    Lexical,
+    /// Cosine over the embeddings only.
+    Dense,
+    /// Both, fused.
+    Hybrid,
+}
+
 /// Options for [`Index::build_with`].
 #[derive(Default)]
 pub struct BuildOptions<'a> {
@@ -590,6 +602,57 @@ impl Index {
             }
             (DenseMethod::Ann, None) => Err(no_graph()),
         }
+    }
+
+    /// One search in any mode, as fused-hit records (a single retriever fills only its own side).
+    /// `query` is the query's embedding; lexical mode ignores it.
+    pub fn search(
+        &self,
+        mode: Mode,
+        text: &str,
+        query: &[f32],
+        k: usize,
+        candidates: usize,
+        fusion: Fusion,
+    ) -> Result<Vec<FusedHit>> {
+        if text.trim().is_empty() {
+            return Err(IndexError::EmptyQuery);
+        }
+        Ok(match mode {
+            Mode::Hybrid => self.search_hybrid(text, query, k, candidates.max(k), fusion)?,
+            Mode::Lexical => self
+                .search_lexical(text, k)?
+                .into_iter()
+                .enumerate()
+                .map(|(i, (row, s))| FusedHit {
+                    row,
+                    score: s,
+                    lexical_score: Some(s),
+                    lexical_rank: Some(i + 1),
+                    dense_score: f32::NAN,
+                    dense_rank: None,
+                })
+                .collect(),
+            Mode::Dense => self
+                .search_dense(query, k)?
+                .into_iter()
+                .enumerate()
+                .map(|(i, (row, s))| FusedHit {
+                    row,
+                    score: s,
+                    lexical_score: None,
+                    lexical_rank: None,
+                    dense_score: s,
+                    dense_rank: Some(i + 1),
+                })
+                .collect(),
+        })
+    }
+
+    /// An HTML snippet of document `row` around the words of `query` (matches in `<b>`).
+    pub fn snippet(&self, query: &str, row: usize, max_chars: usize) -> Result<String> {
+        self.lexical
+            .snippet(query, &self.docs[row].full_text(), max_chars)
     }
 
     /// Hybrid search: fuses the lexical and dense top-`candidates` lists and returns the best `k`.

@@ -12,6 +12,7 @@ use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STORED,
 };
+use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
 };
@@ -148,6 +149,25 @@ impl Lexical {
             })
             .collect();
         Box::new(BooleanQuery::new(clauses))
+    }
+
+    /// An HTML snippet of `text` (at most `max_chars`) around the words of `query`, matches in
+    /// `<b>`; the start of the text, escaped, when nothing matches.
+    pub fn snippet(&self, query: &str, text: &str, max_chars: usize) -> Result<String> {
+        let searcher = self.reader.searcher();
+        let q = self.query(query);
+        let mut generator = SnippetGenerator::create(&searcher, &*q, self.body)?;
+        generator.set_max_num_chars(max_chars);
+        let snippet = generator.snippet(text);
+        if !snippet.is_empty() {
+            return Ok(snippet.to_html());
+        }
+        let head: String = text.chars().take(max_chars).collect();
+        Ok(head
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;"))
     }
 
     /// The `k` best rows by BM25 for `text`, as `(row, score)`, best first. A query whose every

@@ -26,5 +26,5 @@ pub mod synthetic;
 pub use ann::{Ann, AnnPolicy, AnnSettings, Quantization};
 pub use error::{IndexError, Result};
 pub use fusion::{FusedHit, Fusion};
-pub use index::{AddPolicy, BuildOptions, DenseMethod, Index, ModelInfo};
+pub use index::{AddPolicy, BuildOptions, DenseMethod, Index, Mode, ModelInfo};
 pub use manifest::{LexicalSettings, Manifest, FORMAT_VERSION};

@@ -42,9 +42,39 @@ pub enum Command {
     TuneFusion(TuneFusionArgs),
     /// Cluster documents: assignments, per-cluster keywords and central documents, a map.
     Cluster(ClusterArgs),
+    /// Serve an index over HTTP: search API, embeddings (OpenAI-compatible), metrics, a page.
+    Serve(ServeArgs),
     /// Cluster a labelled corpus and score it against the gold labels (V-measure, NMI, ARI,
     /// silhouette).
     EvalCluster(EvalClusterArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Index folder to serve.
+    pub index: PathBuf,
+    /// Address to listen on (loopback by default).
+    #[arg(long, env = "TRINE_ADDR", default_value = "127.0.0.1:7700")]
+    pub addr: String,
+    /// Largest request body in bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+    /// Most texts in one embeddings request.
+    #[arg(long, default_value_t = 64)]
+    pub max_batch: usize,
+    /// Largest k for a search.
+    #[arg(long, default_value_t = 100)]
+    pub max_k: usize,
+    /// Seconds a request may take (408 beyond).
+    #[arg(long, default_value_t = 30)]
+    pub timeout_secs: u64,
+    /// Requests encoding at the same time; the rest wait.
+    #[arg(long, default_value_t = 2)]
+    pub concurrent_encodes: usize,
+    #[command(flatten)]
+    pub dense: DenseSearchArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 /// Clustering algorithm.

@@ -8,6 +8,7 @@ mod eval_cluster;
 mod index;
 mod retrieve;
 mod search;
+mod serve;
 mod shared;
 mod tune_fusion;
 
@@ -24,5 +25,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::TuneFusion(args) => tune_fusion::run(&cli, args),
         Command::Cluster(args) => cluster::run(&cli, args),
         Command::EvalCluster(args) => eval_cluster::run(&cli, args),
+        Command::Serve(args) => serve::run(args),
     }
 }

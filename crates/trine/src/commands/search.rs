@@ -7,7 +7,7 @@ use trine_corpus::beir::{read_queries, Query};
 use trine_corpus::{read_corpus, CorpusOptions};
 use trine_encoder::Encoder;
 use trine_eval::run::write_trec;
-use trine_index::{FusedHit, Index};
+use trine_index::{FusedHit, Index, Mode};
 
 use super::{retrieve, shared};
 use crate::cli::{Cli, ModeArg, SearchArgs};
@@ -127,41 +127,19 @@ fn single(
         }
         None => Vec::new(),
     };
-    Ok(match a.mode {
-        ModeArg::Hybrid => index.search_hybrid(
-            text,
-            &vector,
-            a.k,
-            a.fusion.candidates.max(a.k),
-            retrieve::fusion(&a.fusion, index),
-        )?,
-        ModeArg::Lexical => index
-            .search_lexical(text, a.k)?
-            .into_iter()
-            .enumerate()
-            .map(|(i, (row, s))| FusedHit {
-                row,
-                score: s,
-                lexical_score: Some(s),
-                lexical_rank: Some(i + 1),
-                dense_score: f32::NAN,
-                dense_rank: None,
-            })
-            .collect(),
-        ModeArg::Dense => index
-            .search_dense(&vector, a.k)?
-            .into_iter()
-            .enumerate()
-            .map(|(i, (row, s))| FusedHit {
-                row,
-                score: s,
-                lexical_score: None,
-                lexical_rank: None,
-                dense_score: s,
-                dense_rank: Some(i + 1),
-            })
-            .collect(),
-    })
+    let mode = match a.mode {
+        ModeArg::Lexical => Mode::Lexical,
+        ModeArg::Dense => Mode::Dense,
+        ModeArg::Hybrid => Mode::Hybrid,
+    };
+    Ok(index.search(
+        mode,
+        text,
+        &vector,
+        a.k,
+        a.fusion.candidates,
+        retrieve::fusion(&a.fusion, index),
+    )?)
 }
 
 /// Queries from a BEIR `queries.jsonl`, or one per line from any other file (ids = line numbers).

@@ -1,0 +1,277 @@
+//! The server over a real socket: every route, and a table of bad requests that must get JSON
+//! errors with the right status (and never take the server down).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+
+use trine_corpus::Document;
+use trine_encoder::tiny::{write_tiny_model, TinySpec};
+use trine_encoder::{Encoder, EncoderOptions};
+use trine_index::{Index, ModelInfo};
+use trine_server::{AppState, Limits};
+
+struct Server {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("tiny");
+    write_tiny_model(&model, &TinySpec::default()).unwrap();
+    let encoder = Encoder::load(&model, EncoderOptions::default()).unwrap();
+    let docs: Vec<Document> = [
+        (
+            "d1",
+            "Running shoes",
+            "Lightweight shoes for runners who run daily.",
+        ),
+        (
+            "d2",
+            "Cooking pasta",
+            "Boil the water, add salt, then the pasta.",
+        ),
+        (
+            "d3",
+            "Marathon training",
+            "Long runs build endurance for the marathon.",
+        ),
+    ]
+    .iter()
+    .map(|(id, t, x)| Document {
+        id: id.to_string(),
+        title: t.to_string(),
+        text: x.to_string(),
+    })
+    .collect();
+    let texts: Vec<String> = docs.iter().map(Document::full_text).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let vectors = encoder.encode(&refs, &mut |_| {}).unwrap();
+    let info = ModelInfo {
+        name: "tiny".into(),
+        fingerprint: encoder.fingerprint().unwrap().to_string(),
+        dim: encoder.dim(),
+    };
+    let index = Index::build(&dir.path().join("idx"), &docs, &vectors, info, false).unwrap();
+    let limits = Limits {
+        max_body_bytes: 4096,
+        max_batch: 4,
+        max_text_chars: 500,
+        ..Limits::default()
+    };
+    let state = Arc::new(AppState::new(index, encoder, limits));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            listener.set_nonblocking(true).unwrap();
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            trine_server::serve(listener, state, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+    });
+    Server {
+        addr,
+        stop: Some(stop),
+        thread: Some(thread),
+        _dir: dir,
+    }
+}
+
+/// One HTTP/1.1 request; returns the status and the body.
+fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&[u8]>) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let body = body.unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status: u16 = text[9..12].parse().unwrap();
+    let body = text.split_once("\r\n\r\n").map_or("", |x| x.1).to_string();
+    (status, body)
+}
+
+fn post(addr: SocketAddr, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let (status, body) = request(addr, "POST", path, Some(body.as_bytes()));
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)),
+    )
+}
+
+#[test]
+fn routes_answer_with_real_results() {
+    let server = start();
+    let a = server.addr;
+    let (s, v) = post(
+        a,
+        "/search",
+        r#"{"query": "marathon running", "k": 2, "mode": "lexical"}"#,
+    );
+    assert_eq!(s, 200, "{v}");
+    let hits = v["hits"].as_array().unwrap();
+    assert_eq!(hits[0]["id"], "d3");
+    assert!(
+        hits[0]["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("<b>marathon</b>"),
+        "{v}"
+    );
+    assert_eq!(hits[0]["lexical"]["rank"], 1);
+    assert!(hits[0]["dense"]["rank"].is_null());
+    let (s, v) = post(
+        a,
+        "/search",
+        r#"{"query": "pasta", "mode": "hybrid", "fusion": {"method": "convex", "alpha": 0.5}}"#,
+    );
+    assert_eq!(s, 200, "{v}");
+    let hits = v["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 3);
+    assert!(hits.iter().all(|h| h["dense"]["rank"].is_number()));
+    assert_eq!(v["fusion"]["method"], "convex");
+
+    let (s, body) = request(a, "GET", "/documents/d2", None);
+    assert_eq!(s, 200);
+    assert!(body.contains("Cooking pasta"));
+
+    let (s, v) = post(a, "/embed", r#"{"inputs": ["a", "b c"]}"#);
+    assert_eq!(s, 200, "{v}");
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let norm: f64 = rows[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap().powi(2))
+        .sum();
+    assert!((norm - 1.0).abs() < 1e-4);
+
+    let (s, v) = post(a, "/v1/embeddings", r#"{"input": "hello", "model": "any"}"#);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["object"], "list");
+    assert_eq!(v["data"][0]["index"], 0);
+    assert!(v["usage"]["prompt_tokens"].as_u64().unwrap() >= 3);
+
+    let (s, body) = request(a, "GET", "/health", None);
+    assert_eq!(s, 200);
+    assert!(body.contains("\"ok\""));
+    let (s, page) = request(a, "GET", "/", None);
+    assert_eq!(s, 200);
+    assert!(page.contains("<form id=\"search\""));
+    let (s, metrics) = request(a, "GET", "/metrics", None);
+    assert_eq!(s, 200);
+    assert!(
+        metrics.contains("trine_http_requests_total{route=\"/search\",status=\"200\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("trine_index_documents 3"));
+    assert!(metrics.contains("trine_http_request_duration_seconds_bucket{route=\"/embed\""));
+}
+
+#[test]
+fn bad_requests_get_json_errors_and_the_server_stays_up() {
+    let server = start();
+    let a = server.addr;
+    let big = format!(r#"{{"query": "{}"}}"#, "x".repeat(5000));
+    let long = format!(r#"{{"query": "{}"}}"#, "y ".repeat(300));
+    let cases: Vec<(&str, &str, String, u16)> = vec![
+        ("POST", "/search", "{not json".into(), 400),
+        (
+            "POST",
+            "/search",
+            r#"{"query": "x", "bogus": 1}"#.into(),
+            400,
+        ),
+        ("POST", "/search", r#"{"k": 3}"#.into(), 400),
+        ("POST", "/search", r#"{"query": "   "}"#.into(), 400),
+        ("POST", "/search", r#"{"query": "x", "k": 0}"#.into(), 400),
+        (
+            "POST",
+            "/search",
+            r#"{"query": "x", "k": 100000}"#.into(),
+            400,
+        ),
+        (
+            "POST",
+            "/search",
+            r#"{"query": "x", "mode": "fuzzy"}"#.into(),
+            400,
+        ),
+        (
+            "POST",
+            "/search",
+            r#"{"query": "x", "fusion": {"method": "convex", "alpha": 7}}"#.into(),
+            400,
+        ),
+        (
+            "POST",
+            "/search",
+            r#"{"query": "x", "fusion": {"method": "magic"}}"#.into(),
+            400,
+        ),
+        ("POST", "/search", r#"{"query": 42}"#.into(), 400),
+        ("POST", "/search", r#"[1, 2, 3]"#.into(), 400),
+        ("POST", "/search", r#"{"query": "\ud800"}"#.into(), 400),
+        ("POST", "/search", big, 413),
+        ("POST", "/search", long, 413),
+        (
+            "POST",
+            "/search",
+            r#"{"query": "AND OR \"( [ :*"}"#.into(),
+            200,
+        ),
+        ("POST", "/embed", r#"{"inputs": []}"#.into(), 400),
+        (
+            "POST",
+            "/embed",
+            r#"{"inputs": ["a", "b", "c", "d", "e"]}"#.into(),
+            413,
+        ),
+        ("POST", "/embed", r#"{"input": "a"}"#.into(), 400),
+        (
+            "POST",
+            "/v1/embeddings",
+            r#"{"input": "a", "encoding_format": "base64"}"#.into(),
+            400,
+        ),
+        ("POST", "/v1/embeddings", r#"{"input": null}"#.into(), 400),
+        ("GET", "/documents/nope", String::new(), 404),
+        ("GET", "/nowhere", String::new(), 404),
+    ];
+    for (method, path, body, want) in cases {
+        let (status, text) = request(a, method, path, Some(body.as_bytes()));
+        assert_eq!(status, want, "{method} {path} {body:.80}: {text}");
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{method} {path}: not JSON: {text}"));
+        if want != 200 {
+            assert!(v["error"].as_str().is_some_and(|m| !m.is_empty()), "{text}");
+        }
+    }
+    let (s, _) = request(a, "GET", "/health", None);
+    assert_eq!(s, 200, "still serving after the bad requests");
+}
