@@ -10,7 +10,7 @@ TRINE := target/release/trine
 MKL ?= 1
 export TRINE_DATA_ROOT := $(abspath $(DATA_ROOT))
 
-.PHONY: all build mkl model scifact demo test test-fast bench fmt lint clean
+.PHONY: all build mkl model scifact demo test test-fast test-e2e bench fmt lint clean
 
 all: build
 
@@ -55,6 +55,12 @@ test-fast: $(MKL_DEP)
 	$(CARGO_ENV) $(CARGO) test --release --locked --workspace $(FEATURES) --lib
 
 ## Benchmarks; results go to eval/results/.
+## The search page end to end in headless Chromium (Debian's chromium, playwright-core from npm).
+test-e2e: model build
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium"; apt-get update -qq && apt-get install -y -qq chromium; }
+	cd crates/trine-server/e2e && npm ci --no-audit --no-fund
+	TRINE_MODEL=$(abspath $(MODEL)) node crates/trine-server/e2e/search-page.mjs
+
 bench: model build scifact
 	@scripts/bench.sh
 

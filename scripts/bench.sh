@@ -77,6 +77,9 @@ echo "== dense search through the HNSW graph on SciFact (same vectors, index bui
 "$trine" eval --model "$model" --data "$scifact" --split test --retriever dense \
   --index data/bench-scifact-ann.idx --json > "$out/retrieval-scifact-dense-ann.json"
 
+echo "== HTTP load: trine serve, 10,000 hybrid searches from 16 concurrent clients (loopback)"
+scripts/bench-serve.sh "$idx" data/bench-test-queries.jsonl "$out/serve-load.json"
+
 if [ "${BENCH_ANN:-1}" = 1 ]; then
   echo "== dense search at scale: exact vs HNSW on synthetic 384-d unit vectors"
   cargo build --release --locked -p trine-index --example ann_bench

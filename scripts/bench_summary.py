@@ -104,3 +104,12 @@ if any(r for _, r in km):
         if r:
             print(f"| {n} | {r['iterations']} | {r['seconds']:.1f} | {r['seconds_per_iteration']:.2f} | "
                   f"{r['input_mib']:.0f} | {r['peak_rss_mib']:.0f} |")
+
+sl = load("serve-load.json")
+if sl:
+    print("\n## HTTP load (`trine serve` on loopback, SciFact index, hybrid search with query encoding)\n")
+    print(f"{sl['requests']:,} requests from {sl['clients']} concurrent keep-alive clients: "
+          f"{sl['requests_per_s']:.1f} requests/s, p50 {sl['p50_ms']:.1f} ms, p99 {sl['p99_ms']:.1f} ms, "
+          f"max {sl['max_ms']:.1f} ms, {sl['errors']} errors; server RSS {sl['server_rss_mib_before']:.0f} MiB "
+          f"before and {sl['server_rss_mib_after']:.0f} MiB after; exit status after SIGTERM "
+          f"{sl['exit_status_after_sigterm']}.")

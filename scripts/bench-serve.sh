@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Load test of `trine serve` on loopback (run by `make bench`): 10,000 hybrid searches from 16
+# concurrent keep-alive clients over the SciFact test queries; records throughput, p50/p99,
+# errors, the server's memory before and after, and that it exits cleanly on SIGTERM.
+#   usage: scripts/bench-serve.sh INDEX QUERIES.jsonl OUT.json
+set -euo pipefail
+idx=$1 queries=$2 out=$3
+trine=${TRINE:-target/release/trine}
+model=${MODEL:-models/all-MiniLM-L6-v2}
+port=${PORT:-7791}
+cargo build --release --locked -p trine-server --example load
+"$trine" serve "$idx" --model "$model" --addr "127.0.0.1:$port" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+rss() { awk '/VmRSS/ {print $2 / 1024}' "/proc/$pid/status"; }
+# Warm-up: 200 requests, then memory is measured before and after the run proper.
+target/release/examples/load --addr "127.0.0.1:$port" --queries "$queries" --requests 200 --clients 16 > /dev/null
+before=$(rss)
+target/release/examples/load --addr "127.0.0.1:$port" --queries "$queries" --requests "${REQUESTS:-10000}" \
+  --clients 16 > "$out.load"
+after=$(rss)
+kill -TERM $pid
+status=0; wait $pid || status=$?
+trap - EXIT
+python3 - "$out.load" "$out" "$before" "$after" "$status" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r.update({"server_rss_mib_before": float(sys.argv[3]), "server_rss_mib_after": float(sys.argv[4]),
+          "exit_status_after_sigterm": int(sys.argv[5])})
+json.dump(r, open(sys.argv[2], "w"), indent=1)
+print(json.dumps(r))
+PY
+rm -f "$out.load"
