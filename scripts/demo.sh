@@ -44,3 +44,7 @@ echo
 echo "== 7. Cluster the SciFact abstracts (spherical k-means, k = 12): table, assignments, map"
 "$trine" cluster --index "$idx" --k 12 --out-dir data/scifact-clusters
 echo "   map: data/scifact-clusters/map.svg; assignments: data/scifact-clusters/assignments.parquet"
+
+echo
+echo "== Next: serve the index with its search page and API"
+echo "   $trine serve $idx    # then open http://127.0.0.1:7700/"

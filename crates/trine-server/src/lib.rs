@@ -19,12 +19,11 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use tower_http::timeout::TimeoutLayer;
 
 pub use error::ApiError;
 pub use state::{AppState, Limits};
 
-/// The application's routes with limits, timeouts and metrics.
+/// The application's routes with limits, a time limit per request (408, JSON) and metrics.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(api::page))
@@ -36,10 +35,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(api::metrics))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(Arc::clone(&state), record))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            state.limits.timeout,
-        ))
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .with_state(state)
 }
@@ -57,7 +52,17 @@ async fn record(State(state): State<Arc<AppState>>, req: Request, next: Next) ->
         .get::<MatchedPath>()
         .map_or("unmatched".to_string(), |p| p.as_str().to_string());
     let start = Instant::now();
-    let response = next.run(req).await.into_response();
+    let response = match tokio::time::timeout(state.limits.timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError {
+            status: StatusCode::REQUEST_TIMEOUT,
+            message: format!(
+                "the request took longer than {:.1} s",
+                state.limits.timeout.as_secs_f64()
+            ),
+        }
+        .into_response(),
+    };
     state.metrics.observe(
         &route,
         response.status().as_u16(),

@@ -30,6 +30,15 @@ impl Drop for Server {
 }
 
 fn start() -> Server {
+    start_with(Limits {
+        max_body_bytes: 4096,
+        max_batch: 4,
+        max_text_chars: 500,
+        ..Limits::default()
+    })
+}
+
+fn start_with(limits: Limits) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("tiny");
     write_tiny_model(&model, &TinySpec::default()).unwrap();
@@ -67,12 +76,6 @@ fn start() -> Server {
         dim: encoder.dim(),
     };
     let index = Index::build(&dir.path().join("idx"), &docs, &vectors, info, false).unwrap();
-    let limits = Limits {
-        max_body_bytes: 4096,
-        max_batch: 4,
-        max_text_chars: 500,
-        ..Limits::default()
-    };
     let state = Arc::new(AppState::new(index, encoder, limits));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -274,4 +277,29 @@ fn bad_requests_get_json_errors_and_the_server_stays_up() {
     }
     let (s, _) = request(a, "GET", "/health", None);
     assert_eq!(s, 200, "still serving after the bad requests");
+}
+
+#[test]
+fn a_request_over_the_time_limit_gets_408_json() {
+    let server = start_with(Limits {
+        timeout: std::time::Duration::from_millis(200),
+        ..Limits::default()
+    });
+    // A client that announces a body and stalls halfway through it.
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    s.write_all(
+        b"POST /search HTTP/1.1\r\nhost: t\r\ncontent-type: application/json\r\ncontent-length: 40\r\n\r\n{\"query\": ",
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).unwrap();
+    assert_eq!(&head[9..12], b"408");
+    let mut rest = Vec::new();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+        .unwrap();
+    let _ = s.read_to_end(&mut rest);
+    let text = String::from_utf8_lossy(&rest);
+    assert!(text.contains("longer than 0.2 s"), "{text}");
+    let (status, _) = request(server.addr, "GET", "/health", None);
+    assert_eq!(status, 200);
 }
