@@ -71,7 +71,7 @@ for name, title in [("ann-synthetic-latent.json", "shaped like real embeddings")
     ann = a["ann"]
     st = ann["settings"]
     print(f"\nHNSW ({ann['library']}, M={st['connectivity']}, ef_construction={st['expansion_add']}, "
-          f"{st['quantization']} vectors, hits rescored in f32): build {ann['build_s']:.0f} s, "
+          f"{st['quantization']} vectors, inner product on unit vectors, hits rescored in f32): build {ann['build_s']:.0f} s, "
           f"{ann['graph_bytes_per_vector']:.0f} bytes/vector for the graph file "
           f"(+ {a['exact']['bytes_per_vector']} bytes/vector of f32 vectors that both paths read); "
           f"open (mmap) {ann['open_ms']:.1f} ms; peak RSS {a['peak_rss_mib']:.0f} MiB.\n")

@@ -58,7 +58,7 @@ impl Default for AnnSettings {
         AnnSettings {
             connectivity: 32,
             expansion_add: 128,
-            expansion_search: 128,
+            expansion_search: 384,
             quantization: Quantization::I8,
         }
     }

@@ -252,8 +252,9 @@ pub struct AnnArgs {
     /// Candidate list size while inserting (ef_construction).
     #[arg(long, default_value_t = 128)]
     pub ann_ef_construction: usize,
-    /// Default candidate list size while searching (ef_search).
-    #[arg(long, default_value_t = 128)]
+    /// Default candidate list size while searching (ef_search); 384 gives recall@10 ≈ 0.97 at 1M
+    /// vectors shaped like real embeddings (see eval/results).
+    #[arg(long, default_value_t = 384)]
     pub ann_ef_search: usize,
     /// How the graph stores its copy of the vectors (hits are rescored in f32 either way).
     #[arg(long, value_enum, default_value_t = QuantizationArg::I8)]
