@@ -177,6 +177,22 @@ fn write_generation(
     Ok(())
 }
 
+/// Sources that copy the previous generation's lexical index and graph and append rows from
+/// `start` on.
+fn appending<'a>(
+    lexical: &'a Path,
+    ann: &'a Path,
+    start: usize,
+) -> (LexicalSource<'a>, AnnSource<'a>) {
+    (
+        LexicalSource::Append {
+            from: lexical,
+            start,
+        },
+        AnnSource::Append { from: ann, start },
+    )
+}
+
 /// Writes the generation's ANN graph, from scratch or by extending the previous one.
 fn write_ann(
     path: &Path,
@@ -369,17 +385,9 @@ impl Index {
         manifest.generation += 1;
         manifest.documents = docs.len();
         let gen_dir = layout::current(root)?;
+        let (lex_dir, ann_file) = (gen_dir.join(LEXICAL), gen_dir.join(ANN));
         let (source, ann) = if replaced.is_empty() {
-            (
-                LexicalSource::Append {
-                    from: &gen_dir.join(LEXICAL),
-                    start,
-                },
-                AnnSource::Append {
-                    from: &gen_dir.join(ANN),
-                    start,
-                },
-            )
+            appending(&lex_dir, &ann_file, start)
         } else {
             (LexicalSource::Rebuild, AnnSource::Rebuild)
         };
@@ -437,21 +445,9 @@ impl Index {
         let vectors = old.vectors.as_slice().to_vec();
         let start = docs.len();
         drop(old);
-        write_generation(
-            root,
-            &manifest,
-            &docs,
-            &vectors,
-            LexicalSource::Append {
-                from: &gen_dir.join(LEXICAL),
-                start,
-            },
-            AnnSource::Append {
-                from: &gen_dir.join(ANN),
-                start,
-            },
-            &|_| {},
-        )?;
+        let (lex_dir, ann_file) = (gen_dir.join(LEXICAL), gen_dir.join(ANN));
+        let (source, ann) = appending(&lex_dir, &ann_file, start);
+        write_generation(root, &manifest, &docs, &vectors, source, ann, &|_| {})?;
         Index::open(root)
     }
 
