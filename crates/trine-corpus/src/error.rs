@@ -117,6 +117,13 @@ pub enum CorpusError {
         line: usize,
         message: String,
     },
+    /// Rows of a table break its rules; lists the first problems (row, column, what).
+    #[error("{path}: {total} problem(s): {}{}", problems.join("; "), if *total > problems.len() { format!("; and {} more", total - problems.len()) } else { String::new() })]
+    InvalidRows {
+        path: PathBuf,
+        total: usize,
+        problems: Vec<String>,
+    },
     /// The input format could not be told from the path.
     #[error("{path}: cannot tell the corpus format; {hint}")]
     UnknownFormat { path: PathBuf, hint: &'static str },

@@ -2,6 +2,7 @@
 //!
 //! * [`Document`]s come from a BEIR folder, JSON Lines, Parquet or plain text ([`read_corpus`]).
 //! * Queries and relevance judgements come from the BEIR layout ([`beir`]).
+//! * Training triplets are Parquet tables of query / positive / negative ([`triplets`]).
 //! * Embeddings are stored as Parquet with a fixed-size-list column ([`embeddings`]).
 //!
 //! Every error names the file and the line, row, column or field it is about, and every file this crate
@@ -18,6 +19,7 @@ pub mod labels;
 mod parquet_docs;
 mod source;
 mod text;
+pub mod triplets;
 
 pub use document::Document;
 pub use error::{CorpusError, Result};

@@ -3,6 +3,8 @@
 
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Embedding, LayerNorm, VarBuilder};
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
 
 use crate::kernels::{self, AttentionShape, NormParams, Weight};
 use crate::{BertConfig, EncoderError, ModelFolder, Result};
@@ -45,12 +47,30 @@ impl Linear {
     }
 }
 
-fn dropout(x: &Tensor, p: f64, mode: Mode) -> candle_core::Result<Tensor> {
-    if mode == Mode::Train && p > 0.0 {
-        candle_nn::ops::dropout(x, p as f32)
-    } else {
-        Ok(x.clone())
+/// Zeroes each value with probability `p` and scales the rest by `1 / (1 - p)`, drawing the mask
+/// from `rng` (so a seeded training run repeats exactly); no-op without a generator.
+fn dropout(x: &Tensor, p: f64, rng: &mut Option<StdRng>) -> candle_core::Result<Tensor> {
+    let Some(rng) = rng.as_mut() else {
+        return Ok(x.clone());
+    };
+    if p <= 0.0 {
+        return Ok(x.clone());
     }
+    let n = x.elem_count();
+    // Four 16-bit draws per 64-bit word: the mask costs little next to the products around it.
+    let threshold = (p * 65536.0).round() as u64;
+    let scale = (1.0 / (1.0 - p)) as f32;
+    let mut mask = Vec::with_capacity(n + 3);
+    while mask.len() < n {
+        let word = rng.next_u64();
+        for shift in [0, 16, 32, 48] {
+            let keep = (word >> shift) & 0xffff >= threshold;
+            mask.push(if keep { scale } else { 0.0 });
+        }
+    }
+    mask.truncate(n);
+    let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
+    x * mask
 }
 
 /// A layer's parameters as plain vectors, for the fused inference kernels.
@@ -95,6 +115,16 @@ pub struct Bert {
     layers: Vec<Layer>,
     config: BertConfig,
     exact_gelu: bool,
+}
+
+/// Layer norm; `differentiable` selects candle's composed ops (its fused kernel has no backward).
+fn norm(ln: &LayerNorm, x: &Tensor, eps: f64, differentiable: bool) -> candle_core::Result<Tensor> {
+    if differentiable {
+        let bias = ln.bias().expect("layer norm with bias");
+        candle_nn::ops::layer_norm_slow(x, ln.weight(), bias, eps as f32)
+    } else {
+        ln.forward(x)
+    }
 }
 
 fn layer_norm(vb: VarBuilder, size: usize, eps: f64) -> candle_core::Result<LayerNorm> {
@@ -227,12 +257,36 @@ impl Bert {
     /// Last hidden states `[batch, seq, hidden]` for `input_ids` `[batch, seq]` (u32) under
     /// `attention_mask` `[batch, seq]` (1 real, 0 padding; padding on the right, as
     /// [`crate::TextTokenizer::pad`] makes it). A model built for inference runs the fused
-    /// kernels in `Mode::Inference`; otherwise candle's differentiable ops run.
+    /// kernels in `Mode::Inference`; otherwise candle's differentiable ops run. `Mode::Train`
+    /// draws dropout masks from an unseeded generator; see [`Bert::forward_train`].
     pub fn forward(
         &self,
         input_ids: &Tensor,
         attention_mask: &Tensor,
         mode: Mode,
+    ) -> candle_core::Result<Tensor> {
+        let mut rng = (mode == Mode::Train).then(|| StdRng::seed_from_u64(rand::random()));
+        self.run(input_ids, attention_mask, mode, &mut rng)
+    }
+
+    /// Training forward pass with the model's dropout, its masks drawn from a generator seeded
+    /// with `seed`: the same seed gives the same masks, which makes resumed runs repeatable.
+    pub fn forward_train(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        seed: u64,
+    ) -> candle_core::Result<Tensor> {
+        let mut rng = Some(StdRng::seed_from_u64(seed));
+        self.run(input_ids, attention_mask, Mode::Train, &mut rng)
+    }
+
+    fn run(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        mode: Mode,
+        rng: &mut Option<StdRng>,
     ) -> candle_core::Result<Tensor> {
         let (b, l) = input_ids.dims2()?;
         let cfg = &self.config;
@@ -243,8 +297,8 @@ impl Bert {
             .forward(input_ids)?
             .broadcast_add(&self.position.forward(&positions)?)?
             .broadcast_add(&self.token_type)?;
-        let x = self.emb_norm.forward(&x)?;
-        let mut x = dropout(&x, cfg.hidden_dropout_prob, mode)?.reshape((b * l, h))?;
+        let x = norm(&self.emb_norm, &x, cfg.layer_norm_eps, rng.is_some())?;
+        let mut x = dropout(&x, cfg.hidden_dropout_prob, rng)?.reshape((b * l, h))?;
 
         if mode == Mode::Inference && self.layers.iter().all(|l| l.fast.is_some()) {
             let lengths = kernels::with_f32(attention_mask, |m| {
@@ -257,7 +311,7 @@ impl Bert {
             }
         } else {
             for layer in &self.layers {
-                x = self.reference_layer(layer, &x, attention_mask, b, l, mode)?;
+                x = self.reference_layer(layer, &x, attention_mask, b, l, rng)?;
             }
         }
         x.reshape((b, l, h))
@@ -271,7 +325,7 @@ impl Bert {
         attention_mask: &Tensor,
         b: usize,
         l: usize,
-        mode: Mode,
+        rng: &mut Option<StdRng>,
     ) -> candle_core::Result<Tensor> {
         let cfg = &self.config;
         let (h, nh) = (cfg.hidden_size, cfg.num_attention_heads);
@@ -288,31 +342,30 @@ impl Bert {
         let (q, k, v) = (heads(&layer.q)?, heads(&layer.k)?, heads(&layer.v)?);
         let scale = 1.0 / (hd as f64).sqrt();
         let scores = (q * scale)?.matmul(&k.t()?)?.broadcast_add(&bias)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let probs = dropout(&probs, cfg.attention_probs_dropout_prob, mode)?;
+        let training = rng.is_some();
+        // candle's fused softmax and layer norm have no backward pass; training uses the
+        // composed (differentiable) forms.
+        let probs = if training {
+            candle_nn::ops::softmax(&scores, candle_core::D::Minus1)?
+        } else {
+            candle_nn::ops::softmax_last_dim(&scores)?
+        };
+        let probs = dropout(&probs, cfg.attention_probs_dropout_prob, rng)?;
         let ctx = probs
             .matmul(&v)?
             .transpose(1, 2)?
             .contiguous()?
             .reshape((b * l, h))?;
-        let attn = dropout(
-            &layer.attn_out.forward(&ctx)?,
-            cfg.hidden_dropout_prob,
-            mode,
-        )?;
-        let x1 = layer.attn_norm.forward(&(attn + x)?)?;
+        let attn = dropout(&layer.attn_out.forward(&ctx)?, cfg.hidden_dropout_prob, rng)?;
+        let x1 = norm(&layer.attn_norm, &(attn + x)?, cfg.layer_norm_eps, training)?;
         let inter = layer.intermediate.forward(&x1)?;
         let inter = if self.exact_gelu {
             inter.gelu_erf()?
         } else {
             inter.gelu()?
         };
-        let out = dropout(
-            &layer.output.forward(&inter)?,
-            cfg.hidden_dropout_prob,
-            mode,
-        )?;
-        layer.out_norm.forward(&(out + x1)?)
+        let out = dropout(&layer.output.forward(&inter)?, cfg.hidden_dropout_prob, rng)?;
+        norm(&layer.out_norm, &(out + x1)?, cfg.layer_norm_eps, training)
     }
 
     /// One layer with the fused inference kernels (no dropout, no autograd).

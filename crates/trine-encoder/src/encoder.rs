@@ -55,6 +55,20 @@ impl Encoder {
         })
     }
 
+    /// Wraps a model already in memory (for example a training run's current weights, built with
+    /// `Mode::Inference` so the fused kernels run) with the folder's tokenizer and pooling.
+    pub fn from_model(folder: ModelFolder, model: Bert, options: EncoderOptions) -> Result<Self> {
+        let tokenizer = TextTokenizer::load(&folder)?;
+        Ok(Encoder {
+            folder,
+            model,
+            tokenizer,
+            device: Device::Cpu,
+            options,
+            fingerprint: std::sync::OnceLock::new(),
+        })
+    }
+
     /// The model folder's settings.
     pub fn folder(&self) -> &ModelFolder {
         &self.folder

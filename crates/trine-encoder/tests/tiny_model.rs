@@ -146,6 +146,56 @@ fn training_mode_applies_dropout_and_unfused_path_matches() {
         ) == 0.0,
         "inference must be deterministic"
     );
+    // Seeded dropout repeats exactly; another seed gives other masks.
+    let s = |seed| {
+        trainable
+            .forward_train(&batch.input_ids, &batch.attention_mask, seed)
+            .unwrap()
+    };
+    assert_eq!(diff(&s(11), &s(11)), 0.0, "same seed, different masks");
+    assert!(
+        diff(&s(11), &s(12)) > 1e-3,
+        "the seed does not reach dropout"
+    );
+}
+
+#[test]
+fn training_gradients_reach_every_weight() {
+    use candle_core::Var;
+    use candle_nn::VarMap;
+    let dir = tempfile::tempdir().unwrap();
+    write_tiny_model(dir.path(), &TinySpec::default()).unwrap();
+    let folder = ModelFolder::open(dir.path()).unwrap();
+    let varmap = VarMap::new();
+    for (name, t) in candle_core::safetensors::load(&folder.weights, &Device::Cpu).unwrap() {
+        let v = Var::from_tensor(&t).unwrap();
+        varmap.data().lock().unwrap().insert(name, v);
+    }
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    let model = Bert::new(vb, &folder.config, Mode::Train).unwrap();
+    let tok = TextTokenizer::load(&folder).unwrap();
+    let ids = tok.encode(&["the cat sat", "a dog ran fast"]).unwrap();
+    let rows: Vec<&[u32]> = ids.iter().map(|r| r.as_slice()).collect();
+    let batch = tok.pad(&rows, &Device::Cpu).unwrap();
+    let hidden = model
+        .forward_train(&batch.input_ids, &batch.attention_mask, 3)
+        .unwrap();
+    let pooled = trine_encoder::pool(
+        &hidden,
+        &batch.attention_mask,
+        trine_encoder::Pooling::Mean,
+        true,
+    )
+    .unwrap();
+    let grads = pooled.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+    let data = varmap.data().lock().unwrap();
+    let mut missing: Vec<&String> = data
+        .iter()
+        .filter(|(name, v)| !name.contains("pooler") && grads.get(v.as_tensor()).is_none())
+        .map(|(name, _)| name)
+        .collect();
+    missing.sort();
+    assert!(missing.is_empty(), "no gradient for {missing:?}");
 }
 
 #[test]

@@ -6,10 +6,12 @@ mod encode;
 mod eval;
 mod eval_cluster;
 mod index;
+mod mine;
 mod retrieve;
 mod search;
 mod serve;
 mod shared;
+mod train;
 mod tune_fusion;
 
 use crate::cli::{Cli, Command};
@@ -26,5 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cluster(args) => cluster::run(&cli, args),
         Command::EvalCluster(args) => eval_cluster::run(&cli, args),
         Command::Serve(args) => serve::run(args),
+        Command::Mine(args) => mine::run(&cli, args),
+        Command::Train(args) => train::run(&cli, args),
     }
 }

@@ -1,0 +1,125 @@
+//! Resumable checkpoints: `OUT/checkpoints/step-NNNNNN/` holds the weights, the optimizer state
+//! (moments, step count, proxies) and `state.json` (position in the data, logs, best dev score,
+//! the settings). A checkpoint is written into a temporary folder and renamed into place, then
+//! `OUT/checkpoints/LATEST` is replaced atomically, so a crash at any point leaves the previous
+//! checkpoint usable.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+
+use crate::curves::{EvalRecord, StepRecord};
+use crate::model::save_tensors;
+use crate::{Result, TrainConfig, TrainError};
+
+/// Everything about a run besides tensors.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct RunState {
+    /// Optimizer steps completed (the data position follows from it).
+    pub step: usize,
+    pub config: TrainConfig,
+    /// Number of training rows and a digest of their texts: resuming on other data is refused.
+    pub rows: usize,
+    pub data_digest: String,
+    pub best: Option<EvalRecord>,
+    pub steps: Vec<StepRecord>,
+    pub evals: Vec<EvalRecord>,
+}
+
+/// The checkpoints folder of an output folder.
+pub fn folder(out: &Path) -> PathBuf {
+    out.join("checkpoints")
+}
+
+/// Writes a checkpoint for `state.step` and points `LATEST` at it; keeps the newest `keep`.
+pub fn write(
+    out: &Path,
+    state: &RunState,
+    weights: &HashMap<String, Tensor>,
+    optimizer: &HashMap<String, Tensor>,
+    keep: usize,
+) -> Result<PathBuf> {
+    let root = folder(out);
+    std::fs::create_dir_all(&root).map_err(|e| TrainError::io(&root, e))?;
+    let name = format!("step-{:06}", state.step);
+    let tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempdir_in(&root)
+        .map_err(|e| TrainError::io(&root, e))?;
+    save_tensors(weights, &tmp.path().join("model.safetensors"))?;
+    save_tensors(optimizer, &tmp.path().join("optimizer.safetensors"))?;
+    let json = serde_json::to_vec_pretty(state).expect("state serialises");
+    let state_path = tmp.path().join("state.json");
+    std::fs::write(&state_path, json).map_err(|e| TrainError::io(&state_path, e))?;
+    let dir = root.join(&name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
+    }
+    let tmp_path = tmp.keep();
+    std::fs::rename(&tmp_path, &dir).map_err(|e| TrainError::io(&dir, e))?;
+    trine_corpus::atomic::write_file(&root.join("LATEST"), |w| {
+        use std::io::Write;
+        w.write_all(name.as_bytes())
+            .map_err(|e| trine_corpus::CorpusError::Io {
+                path: root.join("LATEST"),
+                source: e,
+            })
+    })?;
+    prune(&root, keep.max(1))?;
+    Ok(dir)
+}
+
+fn prune(root: &Path, keep: usize) -> Result<()> {
+    let mut names: Vec<String> = std::fs::read_dir(root)
+        .map_err(|e| TrainError::io(root, e))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("step-"))
+        .collect();
+    names.sort();
+    let drop = names.len().saturating_sub(keep);
+    for n in &names[..drop] {
+        let p = root.join(n);
+        std::fs::remove_dir_all(&p).map_err(|e| TrainError::io(&p, e))?;
+    }
+    Ok(())
+}
+
+/// A checkpoint read back.
+pub struct Loaded {
+    pub dir: PathBuf,
+    pub state: RunState,
+    pub optimizer: HashMap<String, Tensor>,
+}
+
+/// The checkpoint `LATEST` names, or `None` when the run never wrote one.
+pub fn latest(out: &Path) -> Result<Option<Loaded>> {
+    let root = folder(out);
+    let pointer = root.join("LATEST");
+    let name = match std::fs::read_to_string(&pointer) {
+        Ok(n) => n.trim().to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(TrainError::io(&pointer, e)),
+    };
+    let dir = root.join(&name);
+    let bad = |message: String| TrainError::Checkpoint {
+        path: dir.clone(),
+        message,
+    };
+    let state_path = dir.join("state.json");
+    let bytes = std::fs::read(&state_path).map_err(|e| bad(format!("state.json: {e}")))?;
+    let state: RunState =
+        serde_json::from_slice(&bytes).map_err(|e| bad(format!("state.json: {e}")))?;
+    let opt_path = dir.join("optimizer.safetensors");
+    let optimizer = candle_core::safetensors::load(&opt_path, &Device::Cpu)
+        .map_err(|e| bad(format!("optimizer.safetensors: {e}")))?;
+    if !dir.join("model.safetensors").is_file() {
+        return Err(bad("model.safetensors is missing".into()));
+    }
+    Ok(Some(Loaded {
+        dir,
+        state,
+        optimizer,
+    }))
+}

@@ -1,0 +1,211 @@
+//! The encoder being trained: BERT weights as candle variables, plus the folder's tokenizer and
+//! pooling, and writing the result back out in the sentence-transformers layout.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::{VarBuilder, VarMap};
+use trine_encoder::{pool, Bert, Encoder, EncoderOptions, Mode, ModelFolder, TextTokenizer};
+
+use crate::{Result, TrainError};
+
+/// A sentence encoder whose weights are trainable variables.
+pub struct TrainableModel {
+    folder: ModelFolder,
+    varmap: VarMap,
+    bert: Bert,
+    tokenizer: TextTokenizer,
+}
+
+impl TrainableModel {
+    /// Loads a sentence-transformers folder with every weight as an f32 variable.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let folder = ModelFolder::open(dir)?;
+        let device = Device::Cpu;
+        let weights_error = |source| trine_encoder::EncoderError::Weights {
+            path: folder.weights.clone(),
+            source,
+        };
+        let tensors =
+            candle_core::safetensors::load(&folder.weights, &device).map_err(weights_error)?;
+        let varmap = VarMap::new();
+        {
+            let mut data = varmap.data().lock().expect("var map lock");
+            for (name, t) in tensors {
+                let t = t.to_dtype(DType::F32).map_err(weights_error)?;
+                data.insert(name, Var::from_tensor(&t)?);
+            }
+        }
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
+        let bert = Bert::new(vb, &folder.config, Mode::Train).map_err(weights_error)?;
+        let tokenizer = TextTokenizer::load(&folder)?;
+        Ok(TrainableModel {
+            folder,
+            varmap,
+            bert,
+            tokenizer,
+        })
+    }
+
+    /// The folder the model was loaded from.
+    pub fn folder(&self) -> &ModelFolder {
+        &self.folder
+    }
+
+    /// Output dimension.
+    pub fn dim(&self) -> usize {
+        self.bert.hidden_size()
+    }
+
+    /// Tokenizes texts (truncated to the model's `max_seq_length`).
+    pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
+        Ok(self.tokenizer.encode(texts)?)
+    }
+
+    /// Sentence embeddings `[n, dim]` of tokenized texts, through the differentiable path with
+    /// dropout masks drawn from `seed`.
+    pub fn embed(&self, ids: &[&[u32]], seed: u64) -> Result<Tensor> {
+        let batch = self.tokenizer.pad(ids, &Device::Cpu)?;
+        let hidden = self
+            .bert
+            .forward_train(&batch.input_ids, &batch.attention_mask, seed)?;
+        Ok(pool(
+            &hidden,
+            &batch.attention_mask,
+            self.folder.pooling,
+            self.folder.normalize,
+        )?)
+    }
+
+    /// The variables by name, sorted (the order optimizer state is kept in).
+    pub fn vars(&self) -> Vec<(String, Var)> {
+        let data = self.varmap.data().lock().expect("var map lock");
+        let mut v: Vec<(String, Var)> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// A copy of the current weights by name.
+    pub fn weights(&self) -> Result<HashMap<String, Tensor>> {
+        self.vars()
+            .into_iter()
+            .map(|(k, v)| Ok((k, v.as_tensor().copy()?)))
+            .collect()
+    }
+
+    /// Sets every variable from a safetensors file written by [`TrainableModel::save_weights`].
+    pub fn load_weights(&self, path: &Path) -> Result<()> {
+        let tensors = candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| {
+            TrainError::Checkpoint {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }
+        })?;
+        for (name, var) in self.vars() {
+            let t = tensors.get(&name).ok_or_else(|| TrainError::Checkpoint {
+                path: path.to_path_buf(),
+                message: format!("no tensor `{name}`"),
+            })?;
+            var.set(t)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the current weights to `path` atomically (temporary file, then rename).
+    pub fn save_weights(&self, path: &Path) -> Result<()> {
+        save_tensors(&self.weights()?, path)
+    }
+
+    /// An inference encoder (fused kernels) with a snapshot of the current weights.
+    pub fn encoder(&self, options: EncoderOptions) -> Result<Encoder> {
+        let vb = VarBuilder::from_tensors(self.weights()?, DType::F32, &Device::Cpu);
+        let bert =
+            Bert::with_precision(vb, &self.folder.config, Mode::Inference, options.precision)?;
+        Ok(Encoder::from_model(self.folder.clone(), bert, options)?)
+    }
+
+    /// Writes a complete sentence-transformers folder at `dir` with the current weights: the
+    /// source folder's configuration, tokenizer and module files are copied, the weights go in
+    /// last, so a folder with `model.safetensors` is always complete.
+    pub fn write_model_folder(&self, dir: &Path) -> Result<()> {
+        copy_model_files(&self.folder.dir, dir, &self.folder.weights)?;
+        self.save_weights(&dir.join("model.safetensors"))
+    }
+}
+
+/// Copies every file and sub-folder of a model folder except the weights (and anything that is
+/// not part of a model: checkpoints, logs) from `src` into `dst`.
+fn copy_model_files(src: &Path, dst: &Path, weights: &Path) -> Result<()> {
+    std::fs::create_dir_all(dst).map_err(|e| TrainError::io(dst, e))?;
+    let entries = std::fs::read_dir(src).map_err(|e| TrainError::io(src, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| TrainError::io(src, e))?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let name_str = name.to_string_lossy();
+        if path == weights
+            || name_str.ends_with(".safetensors")
+            || name_str.ends_with(".bin")
+            || name_str.starts_with('.')
+            || TRAINING_OUTPUTS.contains(&name_str.as_ref())
+        {
+            continue;
+        }
+        let target = dst.join(&name);
+        if path.is_dir() {
+            copy_model_files(&path, &target, weights)?;
+        } else {
+            copy_atomic(&path, &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Names a training run writes into its output folder; never copied as model files.
+pub const TRAINING_OUTPUTS: &[&str] = &[
+    "checkpoints",
+    "best",
+    "train-log.csv",
+    "eval-log.csv",
+    "curves.svg",
+    "train-summary.json",
+];
+
+fn copy_atomic(src: &Path, dst: &Path) -> Result<()> {
+    let bytes = std::fs::read(src).map_err(|e| TrainError::io(src, e))?;
+    trine_corpus::atomic::write_file(dst, |w| {
+        use std::io::Write;
+        w.write_all(&bytes)
+            .map_err(|e| trine_corpus::CorpusError::Io {
+                path: dst.to_path_buf(),
+                source: e,
+            })
+    })?;
+    Ok(())
+}
+
+/// Writes tensors as safetensors to a temporary file beside `path`, then renames it into place.
+pub fn save_tensors(tensors: &HashMap<String, Tensor>, path: &Path) -> Result<()> {
+    let dir = parent_dir(path);
+    std::fs::create_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".trine-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(|e| TrainError::io(&dir, e))?;
+    candle_core::safetensors::save(tensors, tmp.path())?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| TrainError::io(tmp.path(), e))?;
+    tmp.persist(path)
+        .map_err(|e| TrainError::io(path, e.error))?;
+    Ok(())
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
