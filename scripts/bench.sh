@@ -6,6 +6,7 @@
 #   BENCH_ANN=0    skip the synthetic ANN benchmark (1M × 384 vectors; about half an hour here)
 #   BENCH_ANN_N=N  its collection size (default 1000000)
 #   BENCH_CLUSTER=0 skip the clustering benchmarks (20 Newsgroups vs scikit-learn; k-means at scale)
+#   BENCH_TRAIN=0  skip fine-tuning (scripts/bench-train.sh: about 20 minutes per loss here)
 set -euo pipefail
 trine=${TRINE:-target/release/trine}
 model=${MODEL:-models/all-MiniLM-L6-v2}
@@ -40,7 +41,12 @@ if [ "${BENCH_PEERS:-1}" = 1 ]; then
   done
 fi
 
-[ -n "${BENCH_DOCS:-}" ] && { echo "BENCH_DOCS set: skipping the index benchmark (it needs the whole corpus)"; python3 scripts/bench_summary.py "$out" > "$out/SUMMARY.md"; exit 0; }
+[ -n "${BENCH_DOCS:-}" ] && { echo "BENCH_DOCS set: skipping the index benchmark (it needs the whole corpus)"; if [ "${BENCH_TRAIN:-1}" = 1 ]; then
+  echo "== fine-tuning (SciFact, BM25-mined triplets; scripts/bench-train.sh)"
+  scripts/bench-train.sh
+fi
+
+python3 scripts/bench_summary.py "$out" > "$out/SUMMARY.md"; exit 0; }
 echo "== index build and query latency (SciFact, 300 test queries, one at a time, encoding included)"
 idx=data/bench-scifact.idx
 start=$(date +%s.%N)
@@ -119,6 +125,11 @@ PY
   target/release/examples/kmeans_bench --n 100000 --out "$out/kmeans-100k.json"
   target/release/examples/kmeans_bench --n 1000000 --max-iter 20 --out "$out/kmeans-1m.json"
   target/release/examples/kmeans_bench --n 1000000 --mini-batch 4096 --max-iter 300 --out "$out/kmeans-1m-minibatch.json"
+fi
+
+if [ "${BENCH_TRAIN:-1}" = 1 ]; then
+  echo "== fine-tuning (SciFact, BM25-mined triplets; scripts/bench-train.sh)"
+  scripts/bench-train.sh
 fi
 
 python3 scripts/bench_summary.py "$out" > "$out/SUMMARY.md"

@@ -7,6 +7,7 @@ use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
 use crate::kernels::{self, AttentionShape, NormParams, Weight};
+use crate::train_softmax::masked_softmax_dropout;
 use crate::{BertConfig, EncoderError, ModelFolder, Result};
 
 /// Number format of the inference path's matrix products.
@@ -300,18 +301,18 @@ impl Bert {
         let x = norm(&self.emb_norm, &x, cfg.layer_norm_eps, rng.is_some())?;
         let mut x = dropout(&x, cfg.hidden_dropout_prob, rng)?.reshape((b * l, h))?;
 
+        let lengths = kernels::with_f32(attention_mask, |m| {
+            m.chunks_exact(l)
+                .map(|row| row.iter().filter(|&&v| v > 0.5).count())
+                .collect::<Vec<_>>()
+        })?;
         if mode == Mode::Inference && self.layers.iter().all(|l| l.fast.is_some()) {
-            let lengths = kernels::with_f32(attention_mask, |m| {
-                m.chunks_exact(l)
-                    .map(|row| row.iter().filter(|&&v| v > 0.5).count())
-                    .collect::<Vec<_>>()
-            })?;
             for layer in &self.layers {
                 x = self.fused_layer(layer, &x, &lengths, b, l)?;
             }
         } else {
             for layer in &self.layers {
-                x = self.reference_layer(layer, &x, attention_mask, b, l, rng)?;
+                x = self.reference_layer(layer, &x, attention_mask, &lengths, b, l, rng)?;
             }
         }
         x.reshape((b, l, h))
@@ -323,6 +324,7 @@ impl Bert {
         layer: &Layer,
         x: &Tensor,
         attention_mask: &Tensor,
+        lengths: &[usize],
         b: usize,
         l: usize,
         rng: &mut Option<StdRng>,
@@ -330,9 +332,6 @@ impl Bert {
         let cfg = &self.config;
         let (h, nh) = (cfg.hidden_size, cfg.num_attention_heads);
         let hd = h / nh;
-        // 0 where attended, a very large negative number at padding: `[batch, 1, 1, seq]`.
-        let bias = ((attention_mask.to_dtype(x.dtype())? - 1.0)? * f32::MAX as f64)?
-            .reshape((b, 1, 1, l))?;
         let heads = |lin: &Linear| -> candle_core::Result<Tensor> {
             lin.forward(x)?
                 .reshape((b, l, nh, hd))?
@@ -341,16 +340,20 @@ impl Bert {
         };
         let (q, k, v) = (heads(&layer.q)?, heads(&layer.k)?, heads(&layer.v)?);
         let scale = 1.0 / (hd as f64).sqrt();
-        let scores = (q * scale)?.matmul(&k.t()?)?.broadcast_add(&bias)?;
+        let scores = (q * scale)?.matmul(&k.t()?)?;
         let training = rng.is_some();
-        // candle's fused softmax and layer norm have no backward pass; training uses the
-        // composed (differentiable) forms.
         let probs = if training {
-            candle_nn::ops::softmax(&scores, candle_core::D::Minus1)?
+            // candle's fused softmax and layer norm have no backward pass: training uses a
+            // fused masked softmax + dropout with its own backward, and composed layer norms.
+            let p = cfg.attention_probs_dropout_prob as f32;
+            let seed = rng.as_mut().map(|r| r.next_u64()).expect("training rng");
+            masked_softmax_dropout(&scores.contiguous()?, lengths, Some((p, seed)))?
         } else {
-            candle_nn::ops::softmax_last_dim(&scores)?
+            // 0 where attended, a very large negative number at padding: `[batch, 1, 1, seq]`.
+            let bias = ((attention_mask.to_dtype(x.dtype())? - 1.0)? * f32::MAX as f64)?
+                .reshape((b, 1, 1, l))?;
+            candle_nn::ops::softmax_last_dim(&scores.broadcast_add(&bias)?)?
         };
-        let probs = dropout(&probs, cfg.attention_probs_dropout_prob, rng)?;
         let ctx = probs
             .matmul(&v)?
             .transpose(1, 2)?

@@ -14,6 +14,7 @@ mod kernels;
 mod pooling;
 pub mod tiny;
 mod tokenize;
+mod train_softmax;
 
 pub use bert::{Bert, Mode, Precision};
 pub use config::{BertConfig, ModelFolder, PoolingConfig};

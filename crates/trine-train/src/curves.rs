@@ -17,6 +17,8 @@ pub struct StepRecord {
     pub lr: f64,
     pub grad_norm: f64,
     pub examples_per_sec: f64,
+    /// Wall time of the step (forward, backward, update), without evaluations or checkpoints.
+    pub seconds: f64,
 }
 
 /// One dev evaluation.
@@ -47,11 +49,11 @@ fn write_csv(path: &Path, header: &str, rows: impl Iterator<Item = String>) -> R
 pub fn write_logs(dir: &Path, steps: &[StepRecord], evals: &[EvalRecord]) -> Result<()> {
     write_csv(
         &dir.join("train-log.csv"),
-        "step,epoch,loss,lr,grad_norm,examples_per_sec",
+        "step,epoch,loss,lr,grad_norm,examples_per_sec,seconds",
         steps.iter().map(|s| {
             format!(
-                "{},{},{},{:e},{:.4},{:.3}",
-                s.step, s.epoch, s.loss, s.lr, s.grad_norm, s.examples_per_sec
+                "{},{},{},{:e},{:.4},{:.3},{:.3}",
+                s.step, s.epoch, s.loss, s.lr, s.grad_norm, s.examples_per_sec, s.seconds
             )
         }),
     )?;

@@ -170,6 +170,7 @@ pub const TRAINING_OUTPUTS: &[&str] = &[
     "eval-log.csv",
     "curves.svg",
     "train-summary.json",
+    "dev-qrels.tsv",
 ];
 
 fn copy_atomic(src: &Path, dst: &Path) -> Result<()> {

@@ -87,8 +87,11 @@ pub struct TrainSummary {
     pub steps: usize,
     pub steps_per_epoch: usize,
     pub epochs: usize,
+    /// Wall time of this invocation, evaluations and checkpoints included.
     pub seconds: f64,
+    /// Mean wall time of a training step (forward, backward, update) in this invocation.
     pub seconds_per_step: f64,
+    /// `seconds_per_step` × steps per epoch.
     pub seconds_per_epoch: f64,
     pub best: Option<EvalRecord>,
     pub resumed_from: Option<usize>,
@@ -224,6 +227,19 @@ pub fn train(
     observer.start(state.step, total);
     let vars = model.vars();
     let best_dir = out.join("best");
+    if let Some(dev) = dev {
+        if state.step == 0 && state.evals.is_empty() {
+            // The starting model's score: the baseline the run must beat to change the output.
+            evaluate(
+                &model,
+                dev,
+                run.eval_precision,
+                &mut state,
+                &best_dir,
+                observer,
+            )?;
+        }
+    }
     while state.step < total {
         let epoch = state.step / steps_per_epoch;
         let in_epoch = state.step % steps_per_epoch;
@@ -312,6 +328,7 @@ pub fn train(
             lr,
             grad_norm,
             examples_per_sec: examples as f64 / t0.elapsed().as_secs_f64(),
+            seconds: t0.elapsed().as_secs_f64(),
         };
         observer.step(&record);
         state.steps.push(record);
@@ -361,7 +378,8 @@ pub fn train(
         &state.evals,
     )?;
     let seconds = started.elapsed().as_secs_f64();
-    let done = (state.step - first_step).max(1);
+    let timed = &state.steps[first_step.min(state.steps.len())..];
+    let seconds_per_step = timed.iter().map(|s| s.seconds).sum::<f64>() / timed.len().max(1) as f64;
     Ok(TrainSummary {
         objective: config.objective.name(),
         rows: triplets.len(),
@@ -370,8 +388,8 @@ pub fn train(
         steps_per_epoch,
         epochs: config.epochs,
         seconds,
-        seconds_per_step: seconds / done as f64,
-        seconds_per_epoch: seconds / done as f64 * steps_per_epoch as f64,
+        seconds_per_step,
+        seconds_per_epoch: seconds_per_step * steps_per_epoch as f64,
         best: state.best.clone(),
         resumed_from,
         output: out.to_path_buf(),
@@ -513,11 +531,21 @@ fn init_proxies(
                 "initialising {classes} proxies from class-mean embeddings"
             ));
             let encoder = model.encoder(EncoderOptions::default())?;
+            // Each distinct (text, class) pair counts once, so repeated positives do not weigh more.
+            let mut seen = std::collections::HashSet::new();
             let mut texts: Vec<&str> = Vec::new();
             let mut owner: Vec<u32> = Vec::new();
             for (i, t) in triplets.iter().enumerate() {
-                texts.extend([t.query.as_str(), t.positive.as_str(), t.negative.as_str()]);
-                owner.extend([labels.anchor[i], labels.anchor[i], labels.negative[i]]);
+                for (text, class) in [
+                    (t.query.as_str(), labels.anchor[i]),
+                    (t.positive.as_str(), labels.anchor[i]),
+                    (t.negative.as_str(), labels.negative[i]),
+                ] {
+                    if seen.insert((text, class)) {
+                        texts.push(text);
+                        owner.push(class);
+                    }
+                }
             }
             let emb = encoder.encode(&texts, &mut |_| {})?;
             let mut sums = vec![0f32; classes * dim];

@@ -82,8 +82,9 @@ pub struct MineArgs {
     #[arg(long, default_value_t = 0)]
     pub skip_top: usize,
     /// Drop candidates scoring above this fraction of the positive's score (when the positive
-    /// was retrieved, or always for dense); 0 turns the guard off.
-    #[arg(long, default_value_t = 0.95)]
+    /// was retrieved, or always for dense); 0 (the default, as sentence-transformers) turns the
+    /// guard off. 0.95 is a common choice for dense mining.
+    #[arg(long, default_value_t = 0.0)]
     pub max_score_ratio: f32,
     /// Ranking depth searched for negatives.
     #[arg(long, default_value_t = 100)]

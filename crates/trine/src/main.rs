@@ -1,5 +1,6 @@
 //! The `trine` command line.
 
+mod alloc;
 mod cli;
 mod commands;
 mod data_root;

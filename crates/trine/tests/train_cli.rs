@@ -296,7 +296,11 @@ fn dev_evaluation_keeps_the_best_checkpoint_and_drops_dev_queries() {
             (f[0].parse().unwrap(), f[1].parse().unwrap())
         })
         .collect();
-    assert!(rows.len() >= 2, "{evals}");
+    assert!(rows.len() >= 3, "{evals}");
+    assert_eq!(
+        rows[0].0, 0,
+        "the starting model is evaluated first: {evals}"
+    );
     let best = rows.iter().map(|r| r.1).fold(f64::MIN, f64::max);
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("train-summary.json")).unwrap()).unwrap();

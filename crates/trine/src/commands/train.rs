@@ -113,6 +113,7 @@ impl Observer for Bar {
 }
 
 pub fn run(cli: &Cli, args: &TrainArgs) -> anyhow::Result<()> {
+    crate::alloc::keep_freed_memory();
     let mut triplets = read_triplets(&args.triplets)?;
     let model = TrainableModel::load(&args.model)
         .with_context(|| format!("loading model {}", args.model.display()))?;
@@ -141,6 +142,7 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> anyhow::Result<()> {
                 before - triplets.len(),
                 before
             );
+            write_dev_qrels(&args.out.join("dev-qrels.tsv"), &dev)?;
             Some(dev)
         }
         None => None,
@@ -215,5 +217,27 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> anyhow::Result<()> {
             b.ndcg_10, b.step
         );
     }
+    Ok(())
+}
+
+/// The dev queries' judgements in BEIR's qrels format, so that later steps (fusion tuning) can
+/// use the same held-out queries.
+fn write_dev_qrels(path: &std::path::Path, dev: &DevSet) -> anyhow::Result<()> {
+    use std::io::Write;
+    trine_corpus::atomic::write_file(path, |w| {
+        let io = |e| trine_corpus::CorpusError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        writeln!(w, "query-id\tcorpus-id\tscore").map_err(io)?;
+        for (q, rels) in &dev.qrels {
+            let mut docs: Vec<_> = rels.iter().collect();
+            docs.sort();
+            for (d, g) in docs {
+                writeln!(w, "{q}\t{d}\t{g}").map_err(io)?;
+            }
+        }
+        Ok(())
+    })?;
     Ok(())
 }

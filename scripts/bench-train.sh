@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Fine-tuning benchmark on SciFact: BM25-mined triplets from the train split, one epoch, batch 16,
+# lr 2e-5; 100 train queries held out as the dev set (checkpoint choice and fusion tuning); test
+# figures for dense, hybrid RRF and hybrid convex (α tuned on the dev queries). Also times
+# sentence-transformers on the same triplets. Writes eval/results/train-*.json.
+#
+# Env: BENCH_TRAIN_LOSSES (default "infonce semi-hard proxy-anchor"), BENCH_TRAIN_DIR (models,
+# default /tmp/trine-bench-train), BENCH_TRAIN_PEER_STEPS (sentence-transformers steps timed;
+# "full" for a whole epoch and its test figures; default 8).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+trine=target/release/trine
+model=models/all-MiniLM-L6-v2
+res=eval/results
+work=${BENCH_TRAIN_DIR:-/tmp/trine-bench-train}
+losses=${BENCH_TRAIN_LOSSES:-"infonce semi-hard proxy-anchor"}
+peer_steps=${BENCH_TRAIN_PEER_STEPS:-8}
+scifact=$(scripts/scifact-path.sh)
+mkdir -p "$work" "$res"
+
+echo "== mining BM25 hard negatives (SciFact train)"
+"$trine" mine --data "$scifact" --split train --retriever bm25 --negatives 1 \
+    --out "$work/bm25.parquet" | tee "$res/train-mine.txt"
+
+# Test figures of a model folder: dense, hybrid RRF, hybrid convex with α tuned on dev queries.
+evaluate() {
+    local m=$1 name=$2 dev_qrels=$3
+    local emb="$work/$name.emb.parquet" idx="$work/$name.idx" devdata="$work/$name.devdata"
+    "$trine" embed --model "$m" --input "$scifact" --output "$emb"
+    "$trine" index build --force --model "$m" --corpus "$scifact" --embeddings "$emb" --out "$idx"
+    rm -rf "$devdata" && mkdir -p "$devdata/qrels"
+    ln -s "$(realpath "$scifact")/corpus.jsonl" "$devdata/corpus.jsonl"
+    ln -s "$(realpath "$scifact")/queries.jsonl" "$devdata/queries.jsonl"
+    cp "$dev_qrels" "$devdata/qrels/dev.tsv"
+    "$trine" tune-fusion --model "$m" --data "$devdata" --split dev --index "$idx" | tail -3
+    for mode in dense rrf tuned; do
+        case $mode in
+            dense) flags=(--retriever dense) ;;
+            rrf) flags=(--retriever hybrid --fusion rrf) ;;
+            tuned) flags=(--retriever hybrid) ;;
+        esac
+        "$trine" eval --data "$scifact" --split test --model "$m" --index "$idx" "${flags[@]}" \
+            --json --out-dir "$work/runs-$name" > "$work/$name.$mode.json"
+    done
+    python3 - "$work" "$name" "$res/train-$name.json" "$idx" <<'PY'
+import json, sys
+work, name, out, idx = sys.argv[1:]
+r = {m: json.load(open(f"{work}/{name}.{m}.json"))["ndcg@10"] for m in ["dense", "rrf", "tuned"]}
+fusion = json.load(open(f"{idx}/" + open(f"{idx}/CURRENT").read().strip() + "/manifest.json"))["fusion"]
+summary = {}
+try:
+    summary = json.load(open(f"{work}/{name}/train-summary.json"))
+except FileNotFoundError:
+    pass
+json.dump({"name": name, "test_ndcg@10": r, "tuned_fusion": fusion, "train": summary}, open(out, "w"), indent=2)
+print(name, r, fusion)
+PY
+}
+
+dev_qrels=""
+for loss in $losses; do
+    echo "== trine train --loss $loss"
+    extra=()
+    case $loss in
+        semi-hard|batch-hard|batch-all|triplet) extra=(--distance cosine --margin 0.1) ;;
+    esac
+    "$trine" train --model "$model" --triplets "$work/bm25.parquet" --loss "$loss" "${extra[@]}" \
+        --batch-size 16 --lr 2e-5 --epochs 1 --seed 42 \
+        --eval-data "$scifact" --eval-split train --dev-queries 100 --dev-docs 1000 --eval-every 29 \
+        --out "$work/$loss"
+    dev_qrels="$work/$loss/dev-qrels.tsv"
+    evaluate "$work/$loss" "$loss" "$dev_qrels"
+done
+
+if [ -n "$dev_qrels" ] && [ ! -f "$res/train-zero-shot.json" ]; then
+    echo "== zero-shot all-MiniLM-L6-v2 (same dev queries for fusion tuning)"
+    evaluate "$model" zero-shot "$dev_qrels"
+fi
+
+echo "== sentence-transformers on the same triplets"
+[ -x eval/.venv/bin/python ] || { python3 -m venv eval/.venv && eval/.venv/bin/pip install -q -r eval/peers/requirements.txt; }
+steps=()
+[ "$peer_steps" = full ] || steps=(--max-steps "$peer_steps")
+for l in mnrl; do
+    eval/.venv/bin/python eval/peers/st_train.py "$model" "$work/bm25.parquet" "$work/st-$l" \
+        "$res/train-st-$l.json" --loss "$l" "${steps[@]}"
+done
+python3 scripts/train_summary.py "$res"
