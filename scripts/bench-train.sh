@@ -4,16 +4,17 @@
 # figures for dense, hybrid RRF and hybrid convex (α tuned on the dev queries). Also times
 # sentence-transformers on the same triplets. Writes eval/results/train-*.json.
 #
-# Env: BENCH_TRAIN_LOSSES (default "infonce semi-hard proxy-anchor"), BENCH_TRAIN_DIR (models,
+# Env: BENCH_TRAIN_LOSSES (default "infonce infonce-2ep semi-hard proxy-anchor"; `NAME-2ep` runs
+# NAME for 2 epochs at lr 5e-5), BENCH_TRAIN_DIR (models,
 # default /tmp/trine-bench-train), BENCH_TRAIN_PEER_STEPS (sentence-transformers steps timed;
-# "full" for a whole epoch and its test figures; default 8).
+# "full" for a whole epoch and its test figures; 0 to skip; default 8).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 trine=target/release/trine
 model=models/all-MiniLM-L6-v2
 res=eval/results
 work=${BENCH_TRAIN_DIR:-/tmp/trine-bench-train}
-losses=${BENCH_TRAIN_LOSSES:-"infonce semi-hard proxy-anchor"}
+losses=${BENCH_TRAIN_LOSSES:-"infonce infonce-2ep semi-hard proxy-anchor"}
 peer_steps=${BENCH_TRAIN_PEER_STEPS:-8}
 scifact=$(scripts/scifact-path.sh)
 mkdir -p "$work" "$res"
@@ -58,18 +59,20 @@ PY
 }
 
 dev_qrels=""
-for loss in $losses; do
-    echo "== trine train --loss $loss"
+for name in $losses; do
+    loss=${name%-2ep} lr=2e-5 epochs=1 every=29
+    if [ "$loss" != "$name" ]; then lr=5e-5 epochs=2 every=26; fi
+    echo "== trine train --loss $loss --lr $lr --epochs $epochs"
     extra=()
     case $loss in
         semi-hard|batch-hard|batch-all|triplet) extra=(--distance cosine --margin 0.1) ;;
     esac
     "$trine" train --model "$model" --triplets "$work/bm25.parquet" --loss "$loss" "${extra[@]}" \
-        --batch-size 16 --lr 2e-5 --epochs 1 --seed 42 \
-        --eval-data "$scifact" --eval-split train --dev-queries 100 --dev-docs 1000 --eval-every 29 \
-        --out "$work/$loss"
-    dev_qrels="$work/$loss/dev-qrels.tsv"
-    evaluate "$work/$loss" "$loss" "$dev_qrels"
+        --batch-size 16 --lr "$lr" --epochs "$epochs" --seed 42 \
+        --eval-data "$scifact" --eval-split train --dev-queries 100 --dev-docs 1000 \
+        --eval-every "$every" --out "$work/$name"
+    dev_qrels="$work/$name/dev-qrels.tsv"
+    evaluate "$work/$name" "$name" "$dev_qrels"
 done
 
 if [ -n "$dev_qrels" ] && [ ! -f "$res/train-zero-shot.json" ]; then
@@ -77,6 +80,7 @@ if [ -n "$dev_qrels" ] && [ ! -f "$res/train-zero-shot.json" ]; then
     evaluate "$model" zero-shot "$dev_qrels"
 fi
 
+if [ "$peer_steps" = 0 ]; then python3 scripts/train_summary.py "$res"; exit 0; fi
 echo "== sentence-transformers on the same triplets"
 [ -x eval/.venv/bin/python ] || { python3 -m venv eval/.venv && eval/.venv/bin/pip install -q -r eval/peers/requirements.txt; }
 steps=()
@@ -84,5 +88,8 @@ steps=()
 for l in mnrl; do
     eval/.venv/bin/python eval/peers/st_train.py "$model" "$work/bm25.parquet" "$work/st-$l" \
         "$res/train-st-$l.json" --loss "$l" "${steps[@]}"
+    if [ "$peer_steps" = full ] && [ -n "$dev_qrels" ]; then
+        evaluate "$work/st-$l" "st-$l-full" "$dev_qrels"
+    fi
 done
 python3 scripts/train_summary.py "$res"
