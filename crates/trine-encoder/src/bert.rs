@@ -312,7 +312,7 @@ impl Bert {
             }
         } else {
             for layer in &self.layers {
-                x = self.reference_layer(layer, &x, attention_mask, &lengths, b, l, rng)?;
+                x = self.reference_layer(layer, &x, attention_mask, &lengths, l, rng)?;
             }
         }
         x.reshape((b, l, h))
@@ -325,10 +325,10 @@ impl Bert {
         x: &Tensor,
         attention_mask: &Tensor,
         lengths: &[usize],
-        b: usize,
         l: usize,
         rng: &mut Option<StdRng>,
     ) -> candle_core::Result<Tensor> {
+        let b = lengths.len();
         let cfg = &self.config;
         let (h, nh) = (cfg.hidden_size, cfg.num_attention_heads);
         let hd = h / nh;

@@ -42,7 +42,7 @@ impl DevSet {
                 split.queries.len()
             )));
         }
-        let mut rng = StdRng::seed_from_u64(seed ^ 0xdef0_5e7);
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x0def_05e7);
         let mut chosen = split.queries.clone();
         chosen.shuffle(&mut rng);
         chosen.truncate(queries);

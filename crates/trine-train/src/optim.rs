@@ -93,12 +93,11 @@ impl AdamW {
             };
             let step = p.lr / bc1;
             let (b1, b2) = (c.beta1 as f32, c.beta2 as f32);
-            for i in 0..w.len() {
-                let g = p.grad[i];
-                st.m[i] = b1 * st.m[i] + (1.0 - b1) * g;
-                st.v[i] = b2 * st.v[i] + (1.0 - b2) * g * g;
-                let denom = ((st.v[i] as f64 / bc2).sqrt() + c.eps) as f32;
-                w[i] = (w[i] as f64 * decay) as f32 - (step as f32) * st.m[i] / denom;
+            for (((wi, &g), m), v) in w.iter_mut().zip(p.grad).zip(&mut st.m).zip(&mut st.v) {
+                *m = b1 * *m + (1.0 - b1) * g;
+                *v = b2 * *v + (1.0 - b2) * g * g;
+                let denom = ((*v as f64 / bc2).sqrt() + c.eps) as f32;
+                *wi = (*wi as f64 * decay) as f32 - (step as f32) * *m / denom;
             }
             p.var
                 .set(&Tensor::from_vec(w, p.var.shape(), &Device::Cpu)?)?;

@@ -335,7 +335,7 @@ pub fn train(
 
         let last = state.step == total;
         if let Some(dev) = dev {
-            if last || (config.eval_every > 0 && state.step % config.eval_every == 0) {
+            if last || (config.eval_every > 0 && state.step.is_multiple_of(config.eval_every)) {
                 evaluate(
                     &model,
                     dev,
@@ -346,7 +346,9 @@ pub fn train(
                 )?;
             }
         }
-        if config.checkpoint_every > 0 && (state.step % config.checkpoint_every == 0 || last) {
+        if config.checkpoint_every > 0
+            && (state.step.is_multiple_of(config.checkpoint_every) || last)
+        {
             let mut opt = optimizer.state_tensors()?;
             if let Some(p) = &proxies {
                 opt.insert("proxies".into(), p.as_tensor().copy()?);
@@ -404,7 +406,7 @@ fn check_config(config: &TrainConfig, rows: usize) -> Result<()> {
     if config.batch_size == 0 || config.accumulation == 0 || config.epochs == 0 {
         return bad("batch size, accumulation and epochs must be at least 1");
     }
-    if !(config.lr > 0.0) || !config.lr.is_finite() {
+    if config.lr.is_nan() || config.lr <= 0.0 || !config.lr.is_finite() {
         return bad("the learning rate must be positive");
     }
     if matches!(config.objective, Objective::Quadruplet(_)) && config.batch_size < 2 {
