@@ -12,6 +12,7 @@ mod error;
 mod fingerprint;
 mod kernels;
 mod pooling;
+pub mod seed;
 pub mod tiny;
 mod tokenize;
 mod train_softmax;

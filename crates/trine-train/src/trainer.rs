@@ -15,6 +15,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use trine_corpus::triplets::Triplet;
+use trine_encoder::seed::mix;
 use trine_encoder::{EncoderOptions, Precision};
 
 use crate::checkpoint::{self, RunState};
@@ -107,14 +108,6 @@ pub struct RunOptions<'a> {
     pub step_delay: std::time::Duration,
     /// Precision of the dev-evaluation encoder.
     pub eval_precision: Precision,
-}
-
-/// SplitMix64 finaliser: decorrelates seeds built from small counters.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
 }
 
 /// A stable 64-bit FNV-1a digest of the training texts (not cryptographic; it only guards
