@@ -22,6 +22,7 @@ pub use config::{BertConfig, ModelFolder, PoolingConfig};
 pub use encoder::{Encoder, EncoderOptions};
 pub use error::{EncoderError, Result};
 pub use fingerprint::fingerprint;
+pub use kernels::flush_denormals;
 pub use pooling::{pool, Pooling};
 pub use tokenize::{Batch, TextTokenizer};
 

@@ -14,6 +14,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let cli = cli::Cli::parse();
+    // Before any thread starts, so that rayon's and MKL's workers inherit it: subnormal floats
+    // (far-off attention weights and their gradients) cost a microcode assist per operation.
+    trine_encoder::flush_denormals();
     // With the `mkl` feature, MKL's OpenMP threads otherwise spin for 200 ms after each matrix
     // product, taking the cores from rayon's kernels that run in between.
     if std::env::var_os("KMP_BLOCKTIME").is_none() {

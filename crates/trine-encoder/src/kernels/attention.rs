@@ -4,11 +4,11 @@
 //! `lengths[b]` tokens, which is what the additive −∞ mask achieves in the reference formulation,
 //! and context rows at padding positions are left at zero (pooling masks them out).
 
-use gemm::{gemm, Parallelism};
 use multiversion::multiversion;
 use rayon::prelude::*;
 
-use super::{tensor, vmath, with_f32};
+use super::blas::{self, Operand};
+use super::{filled, tensor, vmath, with_f32, FlushDenormals};
 use candle_core::{Result, Tensor};
 
 /// Shapes of one attention call.
@@ -56,6 +56,72 @@ fn gather(
     }
 }
 
+/// Query rows per block: a block's scores (`QUERY_BLOCK × len`) stay in cache between the
+/// product that makes them, the softmax, and the product that consumes them.
+const QUERY_BLOCK: usize = 64;
+
+/// Attention for one batch row of `len` tokens: writes columns `h*hd..(h+1)*hd` of the first
+/// `len` rows of `out` (rows `hidden` wide) for every head `h`.
+///
+/// # Safety
+/// `out` must address `len` rows of `hidden` writable floats, `hidden` apart.
+unsafe fn attend_row(
+    out: *mut f32,
+    rows: &[f32],
+    bias: &[f32],
+    len: usize,
+    shape: AttentionShape,
+    scale: f32,
+) {
+    let _flush = FlushDenormals::new();
+    let hd = shape.head_dim;
+    let hidden = shape.heads * hd;
+    let width = 3 * hidden;
+    let mut q = vec![0f32; len * hd];
+    let mut k = vec![0f32; len * hd];
+    let mut v = vec![0f32; len * hd];
+    let mut s = vec![0f32; QUERY_BLOCK.min(len) * len];
+    for h in 0..shape.heads {
+        gather(&mut q, rows, bias, width, h * hd, len, scale);
+        gather(&mut k, rows, bias, width, hidden + h * hd, len, 1.0);
+        gather(&mut v, rows, bias, width, 2 * hidden + h * hd, len, 1.0);
+        let k_op = Operand {
+            data: &k,
+            ld: hd,
+            trans: true,
+        };
+        let v_op = Operand {
+            data: &v,
+            ld: hd,
+            trans: false,
+        };
+        for r0 in (0..len).step_by(QUERY_BLOCK) {
+            let m = QUERY_BLOCK.min(len - r0);
+            let q_op = Operand {
+                data: &q[r0 * hd..],
+                ld: hd,
+                trans: false,
+            };
+            blas::sgemm(m, len, hd, q_op, k_op, s.as_mut_ptr(), len);
+            softmax_rows(&mut s[..m * len], len);
+            let s_op = Operand {
+                data: &s,
+                ld: len,
+                trans: false,
+            };
+            blas::sgemm(
+                m,
+                hd,
+                len,
+                s_op,
+                v_op,
+                out.add(r0 * hidden + h * hd),
+                hidden,
+            );
+        }
+    }
+}
+
 /// `qkv` is `[batch*seq, 3*hidden]` (Q, K, V projections without bias), `bias` its `3*hidden`
 /// bias; returns the attention context `[batch*seq, hidden]`.
 pub(crate) fn attention(
@@ -74,74 +140,22 @@ pub(crate) fn attention(
     let width = 3 * hidden;
     let scale = 1.0 / (hd as f32).sqrt();
     let ctx = with_f32(qkv, |qkv| {
-        let mut ctx = vec![0f32; batch * seq * hidden];
-        ctx.par_chunks_mut(seq * hidden)
-            .zip(qkv.par_chunks(seq * width))
-            .zip(lengths.par_iter())
-            .for_each(|((out, rows), &len)| {
-                let mut q = vec![0f32; len * hd];
-                let mut k = vec![0f32; len * hd];
-                let mut v = vec![0f32; len * hd];
-                let mut s = vec![0f32; len * len];
-                for h in 0..heads {
-                    gather(&mut q, rows, bias, width, h * hd, len, scale);
-                    gather(&mut k, rows, bias, width, hidden + h * hd, len, 1.0);
-                    gather(&mut v, rows, bias, width, 2 * hidden + h * hd, len, 1.0);
-                    // SAFETY: every pointer/stride pair below addresses only inside its buffer:
-                    // q, k, v are [len, hd] row-major, s is [len, len], and out rows are `hidden`
-                    // wide with this head's columns at h*hd .. h*hd+hd, for the first len rows.
-                    unsafe {
-                        // s = q · kᵀ
-                        gemm(
-                            len,
-                            len,
-                            hd,
-                            s.as_mut_ptr(),
-                            1,
-                            len as isize,
-                            false,
-                            q.as_ptr(),
-                            1,
-                            hd as isize,
-                            k.as_ptr(),
-                            hd as isize,
-                            1,
-                            0.0,
-                            1.0,
-                            false,
-                            false,
-                            false,
-                            Parallelism::None,
-                        );
-                    }
-                    softmax_rows(&mut s, len);
-                    unsafe {
-                        // out[:, h] = s · v
-                        gemm(
-                            len,
-                            hd,
-                            len,
-                            out.as_mut_ptr().add(h * hd),
-                            1,
-                            hidden as isize,
-                            false,
-                            s.as_ptr(),
-                            1,
-                            len as isize,
-                            v.as_ptr(),
-                            1,
-                            hd as isize,
-                            0.0,
-                            1.0,
-                            false,
-                            false,
-                            false,
-                            Parallelism::None,
-                        );
-                    }
-                }
-            });
-        ctx
+        // SAFETY: each batch row's chunk is written in full: every head writes its columns of
+        // the first `len` rows, and the padding rows are zeroed.
+        unsafe {
+            filled(batch * seq * hidden, |ctx| {
+                ctx.par_chunks_mut(seq * hidden)
+                    .zip(qkv.par_chunks(seq * width))
+                    .zip(lengths.par_iter())
+                    .for_each(|((out, rows), &len)| {
+                        for x in &mut out[len * hidden..] {
+                            x.write(0.0);
+                        }
+                        let out = out.as_mut_ptr().cast::<f32>();
+                        attend_row(out, rows, bias, len, shape, scale);
+                    })
+            })
+        }
     })?;
     tensor(ctx, (batch * seq, hidden))
 }

@@ -7,136 +7,19 @@
 
 use rayon::prelude::*;
 
-use super::{tensor, with_f32};
+use super::blas;
+#[cfg(not(feature = "mkl"))]
+use super::blas::Operand;
+use std::mem::MaybeUninit;
+
+use super::{filled, tensor, with_f32};
 use candle_core::{Result, Tensor};
 
 /// Rows per task: large enough for an efficient product, small enough to balance two cores.
 const ROWS_PER_TASK: usize = 256;
 
-#[cfg(feature = "mkl")]
-mod blas {
-    extern "C" {
-        fn cblas_sgemm(
-            layout: i32,
-            transa: i32,
-            transb: i32,
-            m: i32,
-            n: i32,
-            k: i32,
-            alpha: f32,
-            a: *const f32,
-            lda: i32,
-            b: *const f32,
-            ldb: i32,
-            beta: f32,
-            c: *mut f32,
-            ldc: i32,
-        );
-        #[link_name = "MKL_Set_Num_Threads_Local"]
-        fn mkl_set_num_threads_local(n: i32) -> i32;
-        fn cblas_gemm_bf16bf16f32(
-            layout: i32,
-            transa: i32,
-            transb: i32,
-            m: i32,
-            n: i32,
-            k: i32,
-            alpha: f32,
-            a: *const u16,
-            lda: i32,
-            b: *const u16,
-            ldb: i32,
-            beta: f32,
-            c: *mut f32,
-            ldc: i32,
-        );
-    }
-
-    /// `out = bf16(x) · w_bf16ᵀ` with f32 accumulation (AMX where the CPU has it).
-    pub(super) fn gemm_xwt_bf16(out: &mut [f32], x: &[f32], w: &[u16], n: usize, k: usize) {
-        let rows = x.len() / k;
-        let xb: Vec<u16> = x.iter().map(|&v| super::to_bf16(v)).collect();
-        // SAFETY: as for gemm_xwt, with u16 (bf16) inputs.
-        unsafe {
-            mkl_set_num_threads_local(1);
-            cblas_gemm_bf16bf16f32(
-                101,
-                111,
-                112,
-                rows as i32,
-                n as i32,
-                k as i32,
-                1.0,
-                xb.as_ptr(),
-                k as i32,
-                w.as_ptr(),
-                k as i32,
-                0.0,
-                out.as_mut_ptr(),
-                n as i32,
-            );
-        }
-    }
-
-    /// `out[rows, n] = x[rows, k] · w[n, k]ᵀ`, on the calling thread only.
-    pub(super) fn gemm_xwt(out: &mut [f32], x: &[f32], w: &[f32], n: usize, k: usize) {
-        let rows = x.len() / k;
-        // SAFETY: slices are sized rows×k, n×k and rows×n, matching the leading dimensions.
-        unsafe {
-            mkl_set_num_threads_local(1);
-            cblas_sgemm(
-                101,
-                111,
-                112,
-                rows as i32,
-                n as i32,
-                k as i32,
-                1.0,
-                x.as_ptr(),
-                k as i32,
-                w.as_ptr(),
-                k as i32,
-                0.0,
-                out.as_mut_ptr(),
-                n as i32,
-            );
-        }
-    }
-}
-
-#[cfg(not(feature = "mkl"))]
-mod blas {
-    /// `out[rows, n] = x[rows, k] · w[n, k]ᵀ`, on the calling thread only.
-    pub(super) fn gemm_xwt(out: &mut [f32], x: &[f32], w: &[f32], n: usize, k: usize) {
-        let rows = x.len() / k;
-        // SAFETY: strides address x as rows×k, w as n×k read transposed, out as rows×n.
-        unsafe {
-            gemm::gemm(
-                rows,
-                n,
-                k,
-                out.as_mut_ptr(),
-                1,
-                n as isize,
-                false,
-                x.as_ptr(),
-                1,
-                k as isize,
-                w.as_ptr(),
-                k as isize,
-                1,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            );
-        }
-    }
-}
-
 /// Rounds an f32 to bf16 (round to nearest even), as its upper 16 bits.
+#[cfg(feature = "mkl")]
 #[inline(always)]
 pub(crate) fn to_bf16(v: f32) -> u16 {
     let bits = v.to_bits();
@@ -144,22 +27,88 @@ pub(crate) fn to_bf16(v: f32) -> u16 {
     (bits.wrapping_add(rounding) >> 16) as u16
 }
 
-/// A weight matrix `[n, k]`, with a bf16 copy when the model runs in bf16.
+/// Rounds `src` to bf16 into `dst` (same length), vectorised.
+#[cfg(feature = "mkl")]
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512bw+avx2+fma",
+    "x86_64+avx2+fma"
+))]
+fn to_bf16_rows(dst: &mut [MaybeUninit<u16>], src: &[f32]) {
+    for (d, &v) in dst.iter_mut().zip(src) {
+        d.write(to_bf16(v));
+    }
+}
+
+/// A weight matrix `[n, k]` (row-major, as BERT stores it), ready for `x · Wᵀ` products: with
+/// MKL, packed once in its internal layout, in bf16 when the model runs in bf16.
 #[derive(Debug, Clone)]
 pub(crate) struct Weight {
-    pub f32: Vec<f32>,
-    pub bf16: Option<Vec<u16>>,
-    pub n: usize,
+    n: usize,
+    k: usize,
+    #[cfg(feature = "mkl")]
+    packed: Packed,
+    #[cfg(not(feature = "mkl"))]
+    values: Vec<f32>,
+}
+
+#[cfg(feature = "mkl")]
+#[derive(Debug, Clone)]
+enum Packed {
+    F32(blas::PackedF32),
+    Bf16(blas::PackedBf16),
 }
 
 impl Weight {
-    /// Wraps row-major `[n, k]` values; `bf16` keeps a rounded copy for bf16 products.
+    /// Wraps row-major `[n, k]` values; `bf16` rounds them to bf16 for AMX products (only with
+    /// MKL; without it products stay in f32).
     pub(crate) fn new(values: Vec<f32>, n: usize, bf16: bool) -> Self {
-        let half = bf16.then(|| values.iter().map(|&v| to_bf16(v)).collect());
-        Weight {
-            f32: values,
-            bf16: half,
-            n,
+        let k = values.len() / n;
+        #[cfg(feature = "mkl")]
+        {
+            let packed = if bf16 {
+                let half: Vec<u16> = values.iter().map(|&v| to_bf16(v)).collect();
+                Packed::Bf16(blas::PackedBf16::new(&half, n, k, ROWS_PER_TASK))
+            } else {
+                Packed::F32(blas::PackedF32::new(&values, n, k, ROWS_PER_TASK))
+            };
+            Weight { n, k, packed }
+        }
+        #[cfg(not(feature = "mkl"))]
+        {
+            let _ = bf16;
+            Weight { n, k, values }
+        }
+    }
+
+    /// `out[rows, n] = x[rows, k] · Wᵀ` on the calling thread; writes all of `out`.
+    fn xwt(&self, out: &mut [MaybeUninit<f32>], x: &[f32]) {
+        let (n, k) = (self.n, self.k);
+        assert_eq!(out.len(), x.len() / k * n);
+        let out = out.as_mut_ptr().cast::<f32>();
+        #[cfg(feature = "mkl")]
+        match &self.packed {
+            // SAFETY (both arms): out holds rows×n floats, written by this call only.
+            Packed::F32(w) => unsafe { w.xwt(out, x) },
+            Packed::Bf16(w) => {
+                // SAFETY: to_bf16_rows writes every element.
+                let xb = unsafe { filled(x.len(), |dst| to_bf16_rows(dst, x)) };
+                unsafe { w.xwt(out, &xb) }
+            }
+        }
+        #[cfg(not(feature = "mkl"))]
+        {
+            let a = Operand {
+                data: x,
+                ld: k,
+                trans: false,
+            };
+            let b = Operand {
+                data: &self.values,
+                ld: k,
+                trans: true,
+            };
+            // SAFETY: out holds rows×n floats, written by this call only.
+            unsafe { blas::sgemm(x.len() / k, n, k, a, b, out, n) }
         }
     }
 }
@@ -168,16 +117,16 @@ impl Weight {
 pub(crate) fn linear(x: &Tensor, weight: &Weight) -> Result<Tensor> {
     let (rows, k) = x.dims2()?;
     let n = weight.n;
+    debug_assert_eq!(k, weight.k);
     let out = with_f32(x, |x| {
-        let mut out = vec![0f32; rows * n];
-        out.par_chunks_mut(ROWS_PER_TASK * n)
-            .zip(x.par_chunks(ROWS_PER_TASK * k))
-            .for_each(|(o, xs)| match &weight.bf16 {
-                #[cfg(feature = "mkl")]
-                Some(w) => blas::gemm_xwt_bf16(o, xs, w, n, k),
-                _ => blas::gemm_xwt(o, xs, &weight.f32, n, k),
-            });
-        out
+        // SAFETY: the blocks tile the output and each product writes its block in full.
+        unsafe {
+            filled(rows * n, |out| {
+                out.par_chunks_mut(ROWS_PER_TASK * n)
+                    .zip(x.par_chunks(ROWS_PER_TASK * k))
+                    .for_each(|(o, xs)| weight.xwt(o, xs))
+            })
+        }
     })?;
     tensor(out, (rows, n))
 }

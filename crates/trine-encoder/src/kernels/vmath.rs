@@ -14,7 +14,10 @@ pub(crate) fn exp(x: f32) -> f32 {
     p = p * r + 1.666_666_5e-1;
     p = p * r + 0.5;
     let y = p * r * r + r + 1.0;
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // SAFETY: after the clamp, n lies in [-126, 128], so the conversion is exact and in range;
+    // unlike `as`, it compiles to one vector instruction instead of a per-lane NaN check.
+    let n = unsafe { n.to_int_unchecked::<i32>() };
+    let scale = f32::from_bits(((n + 127) as u32) << 23);
     y * scale
 }
 
