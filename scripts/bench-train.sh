@@ -10,7 +10,7 @@
 # "full" for a whole epoch and its test figures; 0 to skip; default 8).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-trine=target/release/trine
+trine=${TRINE:-target/release/trine}
 model=models/all-MiniLM-L6-v2
 res=eval/results
 work=${BENCH_TRAIN_DIR:-/tmp/trine-bench-train}

@@ -6,8 +6,8 @@ use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
+use crate::autograd;
 use crate::kernels::{self, AttentionShape, NormParams, Weight};
-use crate::train_softmax::masked_softmax_dropout;
 use crate::{BertConfig, EncoderError, ModelFolder, Result};
 
 /// Number format of the inference path's matrix products.
@@ -118,11 +118,11 @@ pub struct Bert {
     exact_gelu: bool,
 }
 
-/// Layer norm; `differentiable` selects candle's composed ops (its fused kernel has no backward).
+/// Layer norm; `differentiable` selects the training op (candle's fused kernel has no backward).
 fn norm(ln: &LayerNorm, x: &Tensor, eps: f64, differentiable: bool) -> candle_core::Result<Tensor> {
     if differentiable {
         let bias = ln.bias().expect("layer norm with bias");
-        candle_nn::ops::layer_norm_slow(x, ln.weight(), bias, eps as f32)
+        autograd::layer_norm(x, ln.weight(), bias, eps)
     } else {
         ln.forward(x)
     }
@@ -330,6 +330,47 @@ impl Bert {
     ) -> candle_core::Result<Tensor> {
         let b = lengths.len();
         let cfg = &self.config;
+        let nh = cfg.num_attention_heads;
+        let training = rng.is_some();
+        let ctx = if training {
+            // candle's fused softmax and layer norm have no backward pass: training uses the
+            // ops of `autograd` (attention with masked softmax + dropout, layer norm, GELU).
+            let p = cfg.attention_probs_dropout_prob as f32;
+            let seed = rng.as_mut().map(|r| r.next_u64()).expect("training rng");
+            let (q, k, v) = (
+                layer.q.forward(x)?,
+                layer.k.forward(x)?,
+                layer.v.forward(x)?,
+            );
+            autograd::self_attention(&q, &k, &v, lengths, nh, Some((p, seed)))?
+        } else {
+            self.reference_attention(layer, x, attention_mask, b, l)?
+        };
+        let attn = dropout(&layer.attn_out.forward(&ctx)?, cfg.hidden_dropout_prob, rng)?;
+        let x1 = norm(&layer.attn_norm, &(attn + x)?, cfg.layer_norm_eps, training)?;
+        let inter = layer.intermediate.forward(&x1)?;
+        let inter = if self.exact_gelu && training {
+            autograd::gelu_erf(&inter)?
+        } else if self.exact_gelu {
+            inter.gelu_erf()?
+        } else {
+            inter.gelu()?
+        };
+        let out = dropout(&layer.output.forward(&inter)?, cfg.hidden_dropout_prob, rng)?;
+        norm(&layer.out_norm, &(out + x1)?, cfg.layer_norm_eps, training)
+    }
+
+    /// Attention with candle's ops and an additive mask: the reference the kernels are checked
+    /// against.
+    fn reference_attention(
+        &self,
+        layer: &Layer,
+        x: &Tensor,
+        attention_mask: &Tensor,
+        b: usize,
+        l: usize,
+    ) -> candle_core::Result<Tensor> {
+        let cfg = &self.config;
         let (h, nh) = (cfg.hidden_size, cfg.num_attention_heads);
         let hd = h / nh;
         let heads = |lin: &Linear| -> candle_core::Result<Tensor> {
@@ -341,34 +382,15 @@ impl Bert {
         let (q, k, v) = (heads(&layer.q)?, heads(&layer.k)?, heads(&layer.v)?);
         let scale = 1.0 / (hd as f64).sqrt();
         let scores = (q * scale)?.matmul(&k.t()?)?;
-        let training = rng.is_some();
-        let probs = if training {
-            // candle's fused softmax and layer norm have no backward pass: training uses a
-            // fused masked softmax + dropout with its own backward, and composed layer norms.
-            let p = cfg.attention_probs_dropout_prob as f32;
-            let seed = rng.as_mut().map(|r| r.next_u64()).expect("training rng");
-            masked_softmax_dropout(&scores.contiguous()?, lengths, Some((p, seed)))?
-        } else {
-            // 0 where attended, a very large negative number at padding: `[batch, 1, 1, seq]`.
-            let bias = ((attention_mask.to_dtype(x.dtype())? - 1.0)? * f32::MAX as f64)?
-                .reshape((b, 1, 1, l))?;
-            candle_nn::ops::softmax_last_dim(&scores.broadcast_add(&bias)?)?
-        };
-        let ctx = probs
+        // 0 where attended, a very large negative number at padding: `[batch, 1, 1, seq]`.
+        let bias = ((attention_mask.to_dtype(x.dtype())? - 1.0)? * f32::MAX as f64)?
+            .reshape((b, 1, 1, l))?;
+        let probs = candle_nn::ops::softmax_last_dim(&scores.broadcast_add(&bias)?)?;
+        probs
             .matmul(&v)?
             .transpose(1, 2)?
             .contiguous()?
-            .reshape((b * l, h))?;
-        let attn = dropout(&layer.attn_out.forward(&ctx)?, cfg.hidden_dropout_prob, rng)?;
-        let x1 = norm(&layer.attn_norm, &(attn + x)?, cfg.layer_norm_eps, training)?;
-        let inter = layer.intermediate.forward(&x1)?;
-        let inter = if self.exact_gelu {
-            inter.gelu_erf()?
-        } else {
-            inter.gelu()?
-        };
-        let out = dropout(&layer.output.forward(&inter)?, cfg.hidden_dropout_prob, rng)?;
-        norm(&layer.out_norm, &(out + x1)?, cfg.layer_norm_eps, training)
+            .reshape((b * l, h))
     }
 
     /// One layer with the fused inference kernels (no dropout, no autograd).

@@ -5,6 +5,7 @@
 //! [`Bert`] is the transformer (with dropout that works in training mode); [`Encoder`] tokenizes,
 //! batches by length, runs the model and pools, returning one vector per text in input order.
 
+mod autograd;
 mod bert;
 mod config;
 mod encoder;
@@ -15,7 +16,6 @@ mod pooling;
 pub mod seed;
 pub mod tiny;
 mod tokenize;
-mod train_softmax;
 
 pub use bert::{Bert, Mode, Precision};
 pub use config::{BertConfig, ModelFolder, PoolingConfig};

@@ -7,10 +7,10 @@
 //! ops, and tests check both paths agree.
 
 mod attention;
-mod blas;
+pub(crate) mod blas;
 mod elementwise;
 mod linear;
-mod vmath;
+pub(crate) mod vmath;
 
 pub(crate) use attention::{attention, AttentionShape};
 pub(crate) use elementwise::{add_bias, add_bias_residual_layer_norm, bias_gelu, NormParams};

@@ -1,18 +1,15 @@
-//! Attention softmax for training: key-padding mask, softmax and dropout in one pass, with a
-//! hand-written backward. candle's composed softmax keeps five score-sized tensors per layer for
-//! autograd and runs them one thread at a time; this keeps one (the probabilities) and runs
-//! rows in parallel.
-//!
-//! Dropout masks come from a counter-based hash of (seed, element index), so they do not depend
-//! on how rows are split across threads, and the backward pass recomputes them instead of
-//! storing them.
+//! Masked softmax + dropout over `[batch, heads, seq, seq]` scores as one op with its own
+//! backward: the middle of the composed attention that `attention`'s tests check the fused op
+//! against (test builds only).
 
 use std::sync::Mutex;
 
-use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Storage, Tensor};
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::seed::mix;
+use super::contiguous_f32;
+use super::dropout::dropout_scales;
+use crate::kernels::vmath;
 
 struct SoftmaxDropout {
     /// Real (unpadded) length of each sequence of the batch.
@@ -25,26 +22,8 @@ struct SoftmaxDropout {
 }
 
 impl SoftmaxDropout {
-    /// Multiplier of element `j` of row `row`: 0 (dropped) or 1 / (1 − p).
     fn keep_scale(&self, row: usize, len: usize, out: &mut [f32]) {
-        match self.dropout {
-            None => out[..len].iter_mut().for_each(|v| *v = 1.0),
-            Some((p, seed)) => {
-                let threshold = (p as f64 * 65536.0).round() as u64;
-                let scale = 1.0 / (1.0 - p);
-                let base = (row as u64) << 16;
-                for (chunk_no, chunk) in out[..len].chunks_mut(4).enumerate() {
-                    let word = mix(seed ^ (base + chunk_no as u64));
-                    for (k, v) in chunk.iter_mut().enumerate() {
-                        *v = if (word >> (16 * k)) & 0xffff >= threshold {
-                            scale
-                        } else {
-                            0.0
-                        };
-                    }
-                }
-            }
-        }
+        dropout_scales(self.dropout, row, len, out)
     }
 }
 
@@ -70,13 +49,11 @@ impl CustomOp1 for SoftmaxDropout {
             .for_each(|(r, (p, o))| {
                 let len = self.lengths[r / per_seq].clamp(1, l);
                 let xr = &x[r * l..r * l + len];
-                let max = xr.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let mut sum = 0f32;
+                let max = vmath::max(xr);
                 for (pj, &xj) in p.iter_mut().zip(xr) {
-                    *pj = (xj - max).exp();
-                    sum += *pj;
+                    *pj = vmath::exp(xj - max);
                 }
-                let inv = 1.0 / sum;
+                let inv = 1.0 / vmath::sum(&p[..len]);
                 p[..len].iter_mut().for_each(|v| *v *= inv);
                 self.keep_scale(r, len, o);
                 for (oj, &pj) in o[..len].iter_mut().zip(p.iter()) {
@@ -92,33 +69,27 @@ impl CustomOp1 for SoftmaxDropout {
         let probs = guard
             .as_ref()
             .ok_or_else(|| candle_core::Error::Msg("backward before forward".into()))?;
-        let grad = grad_res.contiguous()?;
-        let (storage, layout) = grad.storage_and_layout();
-        let g = match &*storage {
-            Storage::Cpu(s) => {
-                let (a, b) = layout.contiguous_offsets().expect("contiguous");
-                &s.as_slice::<f32>()?[a..b]
-            }
-            _ => candle_core::bail!("masked-softmax-dropout runs on the CPU only"),
-        };
         let dims = grad_res.dims();
         let l = *dims.last().expect("last dimension");
         let per_seq = self.heads * l;
-        let mut dx = vec![0f32; g.len()];
-        dx.par_chunks_mut(l).enumerate().for_each(|(r, d)| {
-            let len = self.lengths[r / per_seq].clamp(1, l);
-            let y = &probs[r * l..r * l + len];
-            self.keep_scale(r, len, d);
-            let gr = &g[r * l..r * l + len];
-            let mut dot = 0f32;
-            for j in 0..len {
-                d[j] *= gr[j];
-                dot += d[j] * y[j];
-            }
-            for j in 0..len {
-                d[j] = y[j] * (d[j] - dot);
-            }
-        });
+        let dx = contiguous_f32(grad_res, |g| {
+            let mut dx = vec![0f32; g.len()];
+            dx.par_chunks_mut(l).enumerate().for_each(|(r, d)| {
+                let len = self.lengths[r / per_seq].clamp(1, l);
+                let y = &probs[r * l..r * l + len];
+                self.keep_scale(r, len, d);
+                let gr = &g[r * l..r * l + len];
+                let mut dot = 0f32;
+                for j in 0..len {
+                    d[j] *= gr[j];
+                    dot += d[j] * y[j];
+                }
+                for j in 0..len {
+                    d[j] = y[j] * (d[j] - dot);
+                }
+            });
+            dx
+        })?;
         Ok(Some(Tensor::from_vec(dx, dims, grad_res.device())?))
     }
 }
