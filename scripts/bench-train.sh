@@ -53,7 +53,9 @@ try:
     summary = json.load(open(f"{work}/{name}/train-summary.json"))
 except FileNotFoundError:
     pass
-json.dump({"name": name, "test_ndcg@10": r, "tuned_fusion": fusion, "train": summary}, open(out, "w"), indent=2)
+import subprocess
+commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+json.dump({"name": name, "test_ndcg@10": r, "tuned_fusion": fusion, "train": summary, "commit": commit}, open(out, "w"), indent=2)
 print(name, r, fusion)
 PY
 }

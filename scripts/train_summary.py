@@ -28,9 +28,11 @@ lines = [
     "starting model, so a loss that never beats it leaves the model unchanged). Test split: 300",
     "queries. The tuned hybrid uses the fusion `tune-fusion` picks on the dev queries. s/step counts",
     "training steps only (no evaluation or checkpoint time); the peer's steps are timed the same way.",
+    "Rows without a trine commit were run before 39172dc (the fused attention / layer norm / GELU",
+    "training ops), so their s/step is that of the slower, earlier training path.",
     "",
-    "| model / loss | dense nDCG@10 | hybrid RRF | hybrid (tuned on dev) | best dev nDCG@10 (step) | s/step | s/epoch | peak RSS MiB |",
-    "|---|---|---|---|---|---|---|---|",
+    "| model / loss | dense nDCG@10 | hybrid RRF | hybrid (tuned on dev) | best dev nDCG@10 (step) | s/step | s/epoch | peak RSS MiB | trine commit |",
+    "|---|---|---|---|---|---|---|---|---|",
 ]
 def step_seconds(s):
     """Seconds spent in training steps only (dev evaluations and checkpoints excluded)."""
@@ -61,12 +63,12 @@ for r in sorted(rows, key=lambda r: r["name"] != "zero-shot"):
     lines.append(
         f"| {r['name']} | {t['dense']:.4f} | {t['rrf']:.4f} | {t['tuned']:.4f}{alpha} | {fmt(best, '.4f')}{best_step} "
         f"| {fmt(s.get('seconds_per_step'), '.1f')} | {fmt(s.get('seconds_per_epoch'), '.0f')} "
-        f"| {fmt(r.get('train', {}).get('peak_rss_mib'), '.0f')} |"
+        f"| {fmt(r.get('train', {}).get('peak_rss_mib'), '.0f')} | {r.get('commit', '–')} |"
     )
 for p in peers:
     lines.append(
         f"| {p['peer']} {p['loss']} ({p['steps']} steps timed) | – | – | – | – "
-        f"| {p['seconds_per_step']:.1f} | {p['seconds_per_epoch']:.0f} | {p['peak_rss_mib']:.0f} |"
+        f"| {p['seconds_per_step']:.1f} | {p['seconds_per_epoch']:.0f} | {p['peak_rss_mib']:.0f} | – |"
     )
 open(os.path.join(res, "TRAIN.md"), "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
