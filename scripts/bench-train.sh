@@ -72,7 +72,7 @@ for name in $losses; do
     "$trine" train --model "$model" --triplets "$work/bm25.parquet" --loss "$loss" "${extra[@]}" \
         --batch-size 16 --lr "$lr" --epochs "$epochs" --seed 42 \
         --eval-data "$scifact" --eval-split train --dev-queries 100 --dev-docs 1000 \
-        --eval-every "$every" --out "$work/$name"
+        --eval-every "$every" --overwrite --out "$work/$name"
     dev_qrels="$work/$name/dev-qrels.tsv"
     evaluate "$work/$name" "$name" "$dev_qrels"
 done

@@ -46,6 +46,9 @@ fn default_eps() -> f64 {
 /// `1_Pooling/config.json`.
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct PoolingConfig {
+    /// sentence-transformers ≥ 6 writes one `pooling_mode` string instead of the flags below.
+    #[serde(default)]
+    pub pooling_mode: Option<String>,
     #[serde(default)]
     pub pooling_mode_cls_token: bool,
     #[serde(default)]
@@ -66,6 +69,19 @@ struct SentenceBertConfig {
     max_seq_length: Option<usize>,
     #[serde(default)]
     do_lower_case: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct TokenizerConfig {
+    /// A float in some files (1e30 for "no limit"), hence f64.
+    #[serde(default)]
+    model_max_length: Option<f64>,
+}
+
+/// The class name of a sentence-transformers module type (`None` for other libraries' modules).
+fn module_class(kind: &str) -> Option<&str> {
+    kind.strip_prefix("sentence_transformers.")
+        .and_then(|rest| rest.rsplit('.').next())
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -157,7 +173,10 @@ impl ModelFolder {
         if modules_path.is_file() {
             let modules: Vec<ModuleEntry> = read_json(&modules_path)?;
             for m in &modules {
-                if m.kind.ends_with("models.Pooling") {
+                // `sentence_transformers.models.Pooling` before 6.0,
+                // `sentence_transformers.sentence_transformer.modules.pooling.Pooling` after.
+                let class = module_class(&m.kind);
+                if class == Some("Pooling") {
                     let p = require(
                         dir.join(&m.path).join("config.json"),
                         "pooling configuration",
@@ -165,9 +184,9 @@ impl ModelFolder {
                     let cfg: PoolingConfig = read_json(&p)?;
                     pooling = Pooling::from_config(&cfg)
                         .map_err(|message| EncoderError::Unsupported { path: p, message })?;
-                } else if m.kind.ends_with("models.Normalize") {
+                } else if class == Some("Normalize") {
                     normalize = true;
-                } else if !m.kind.ends_with("models.Transformer") {
+                } else if class != Some("Transformer") {
                     return Err(EncoderError::Unsupported {
                         path: modules_path.clone(),
                         message: format!("module type `{}`", m.kind),
@@ -175,15 +194,23 @@ impl ModelFolder {
                 }
             }
         }
-        let (mut max_seq_length, mut do_lower_case) = (config.max_position_embeddings, false);
+        let (mut max_seq_length, mut do_lower_case) = (None, false);
         let sb_path = dir.join("sentence_bert_config.json");
         if sb_path.is_file() {
             let sb: SentenceBertConfig = read_json(&sb_path)?;
-            if let Some(m) = sb.max_seq_length {
-                max_seq_length = m.min(config.max_position_embeddings);
-            }
+            max_seq_length = sb.max_seq_length;
             do_lower_case = sb.do_lower_case;
         }
+        // Without a max_seq_length (sentence-transformers ≥ 6 leaves it out), sentence-transformers
+        // falls back on the tokenizer's `model_max_length`, capped by the position embeddings.
+        let tc_path = dir.join("tokenizer_config.json");
+        if max_seq_length.is_none() && tc_path.is_file() {
+            let tc: TokenizerConfig = read_json(&tc_path)?;
+            max_seq_length = tc.model_max_length.map(|m| m as usize);
+        }
+        let max_seq_length = max_seq_length
+            .unwrap_or(config.max_position_embeddings)
+            .min(config.max_position_embeddings);
         let name = dir
             .canonicalize()
             .ok()

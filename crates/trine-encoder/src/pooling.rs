@@ -22,6 +22,15 @@ impl Pooling {
     /// Reads the one mode set in a pooling configuration; several modes at once (concatenated in
     /// sentence-transformers) and weighted-mean / last-token pooling are not supported.
     pub fn from_config(cfg: &PoolingConfig) -> std::result::Result<Self, String> {
+        if let Some(mode) = &cfg.pooling_mode {
+            return match mode.as_str() {
+                "mean" => Ok(Pooling::Mean),
+                "cls" => Ok(Pooling::Cls),
+                "max" => Ok(Pooling::Max),
+                "mean_sqrt_len_tokens" | "mean_sqrt_len" => Ok(Pooling::MeanSqrtLen),
+                other => Err(format!("pooling mode `{other}`")),
+            };
+        }
         let modes = [
             (cfg.pooling_mode_mean_tokens, Some(Pooling::Mean), "mean"),
             (cfg.pooling_mode_cls_token, Some(Pooling::Cls), "cls"),

@@ -277,3 +277,71 @@ fn corrupt_tokenizer_names_the_file() {
     assert!(matches!(err, EncoderError::Tokenizer { .. }));
     assert!(err.to_string().contains("tokenizer.json"), "{err}");
 }
+
+/// sentence-transformers ≥ 6 saves module types under new paths, one `pooling_mode` string,
+/// and no `max_seq_length` (the tokenizer's `model_max_length` stands in): such a folder loads
+/// to the same encoder as the classic layout.
+#[test]
+fn sentence_transformers_6_layout_loads_the_same_model() {
+    let spec = TinySpec {
+        pooling: "cls",
+        ..Default::default()
+    };
+    let (dir, classic) = tiny(spec.clone());
+    let d = dir.path();
+    let json = |path: &str, v: serde_json::Value| {
+        std::fs::write(d.join(path), serde_json::to_vec_pretty(&v).unwrap()).unwrap()
+    };
+    json(
+        "modules.json",
+        serde_json::json!([
+            {"idx": 0, "name": "0", "path": "",
+             "type": "sentence_transformers.base.modules.transformer.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling",
+             "type": "sentence_transformers.sentence_transformer.modules.pooling.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize",
+             "type": "sentence_transformers.base.modules.normalize.Normalize"}
+        ]),
+    );
+    json(
+        "1_Pooling/config.json",
+        serde_json::json!({"embedding_dimension": spec.hidden, "pooling_mode": "cls", "include_prompt": true}),
+    );
+    json(
+        "sentence_bert_config.json",
+        serde_json::json!({"transformer_task": "feature-extraction", "module_output_name": "token_embeddings"}),
+    );
+    json(
+        "tokenizer_config.json",
+        serde_json::json!({"model_max_length": spec.max_seq_length, "do_lower_case": true}),
+    );
+    let six = Encoder::load(
+        d,
+        EncoderOptions {
+            batch_size: 3,
+            chunk_size: 4,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let long = "the cat ".repeat(40);
+    assert_eq!(
+        six.token_counts(&[&long]).unwrap(),
+        classic.token_counts(&[&long]).unwrap()
+    );
+    let a = classic.encode(TEXTS, &mut |_| {}).unwrap();
+    let b = six.encode(TEXTS, &mut |_| {}).unwrap();
+    assert!(
+        close(&a, &b, 0.0),
+        "same weights, same pooling, same output"
+    );
+    json(
+        "1_Pooling/config.json",
+        serde_json::json!({"pooling_mode": "weightedmean"}),
+    );
+    let Err(err) = Encoder::load(d, EncoderOptions::default()) else {
+        panic!("weightedmean pooling must be refused")
+    };
+    let err = err.to_string();
+    assert!(err.contains("weightedmean"), "{err}");
+}

@@ -66,11 +66,12 @@ pub fn write(
                 source: e,
             })
     })?;
-    prune(&root, keep.max(1))?;
+    prune(&root, &name, keep.max(1))?;
     Ok(dir)
 }
 
-fn prune(root: &Path, keep: usize) -> Result<()> {
+/// Names of the `step-NNNNNN` folders under `root`, sorted (by step: the names are zero-padded).
+fn step_folders(root: &Path) -> Result<Vec<String>> {
     let mut names: Vec<String> = std::fs::read_dir(root)
         .map_err(|e| TrainError::io(root, e))?
         .filter_map(|e| e.ok())
@@ -78,12 +79,39 @@ fn prune(root: &Path, keep: usize) -> Result<()> {
         .filter(|n| n.starts_with("step-"))
         .collect();
     names.sort();
-    let drop = names.len().saturating_sub(keep);
-    for n in &names[..drop] {
+    Ok(names)
+}
+
+/// Keeps `current` and the newest `keep − 1` checkpoints before it. Folders of later steps can
+/// only be left over from another run, and are removed rather than kept as "newest".
+fn prune(root: &Path, current: &str, keep: usize) -> Result<()> {
+    let names = step_folders(root)?;
+    let earlier: Vec<&String> = names.iter().filter(|n| n.as_str() < current).collect();
+    let drop_earlier = earlier.len().saturating_sub(keep - 1);
+    let stale = names.iter().filter(|n| n.as_str() > current);
+    for n in earlier[..drop_earlier].iter().copied().chain(stale) {
         let p = root.join(n);
         std::fs::remove_dir_all(&p).map_err(|e| TrainError::io(&p, e))?;
     }
     Ok(())
+}
+
+/// Before a run that does not resume: refuses when `out` holds an earlier run's checkpoints,
+/// or, with `overwrite`, deletes them.
+pub fn clear_for_fresh_start(out: &Path, overwrite: bool) -> Result<()> {
+    let root = folder(out);
+    if !root.exists() || step_folders(&root)?.is_empty() {
+        return Ok(());
+    }
+    if !overwrite {
+        return Err(TrainError::Checkpoint {
+            path: root,
+            message: "holds checkpoints of an earlier run; pass --resume to continue it or \
+                      --overwrite to start over (deleting them)"
+                .into(),
+        });
+    }
+    std::fs::remove_dir_all(&root).map_err(|e| TrainError::io(&root, e))
 }
 
 /// A checkpoint read back.

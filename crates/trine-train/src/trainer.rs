@@ -104,6 +104,9 @@ pub struct RunOptions<'a> {
     pub out: &'a Path,
     /// Continue from the latest checkpoint in `out` (a fresh start if there is none).
     pub resume: bool,
+    /// Start over even though `out` holds checkpoints of an earlier run (they are deleted);
+    /// without it such a fresh start is refused, so that no run's checkpoints are lost unasked.
+    pub overwrite: bool,
     /// Sleep this long after every step (lets tests interrupt a run at a known point).
     pub step_delay: std::time::Duration,
     /// Precision of the dev-evaluation encoder.
@@ -177,6 +180,9 @@ pub fn train(
         evals: Vec::new(),
     };
     let mut resumed_from = None;
+    if !run.resume {
+        checkpoint::clear_for_fresh_start(out, run.overwrite)?;
+    }
     if run.resume {
         match checkpoint::latest(out)? {
             Some(loaded) => {

@@ -225,6 +225,10 @@ pub struct TrainArgs {
     /// Continue from the latest checkpoint in --out.
     #[arg(long)]
     pub resume: bool,
+    /// Start over in an --out that holds an earlier run's checkpoints, deleting them (without
+    /// it, such a run is refused).
+    #[arg(long, conflicts_with = "resume")]
+    pub overwrite: bool,
     /// Output folder (sentence-transformers layout, plus checkpoints/, logs and curves.svg).
     #[arg(long)]
     pub out: PathBuf,

@@ -395,6 +395,28 @@ fn resume_after_sigkill_ends_with_the_same_weights() {
     };
     assert_eq!(losses(&a), losses(&b));
 
+    // A fresh run into a folder with checkpoints is refused; --overwrite starts over.
+    let mut args = train_args(&model, t, killed.to_str().unwrap(), "semi-hard");
+    args.extend(common);
+    let o = trine(&args);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--overwrite"), "{}", stderr(&o));
+    let mut args = train_args(&model, t, straight.to_str().unwrap(), "semi-hard");
+    args.extend(common);
+    args.extend(["--max-steps", "2", "--overwrite"]);
+    let o = trine(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let left: Vec<_> = std::fs::read_dir(straight.join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("step-"))
+        .collect();
+    assert_eq!(
+        left,
+        ["step-000002"],
+        "the earlier run's checkpoints are gone"
+    );
+
     // Resuming with other settings is refused.
     let mut args = train_args(&model, t, killed.to_str().unwrap(), "batch-hard");
     args.extend(common);

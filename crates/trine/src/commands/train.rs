@@ -173,6 +173,7 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> anyhow::Result<()> {
     let run = RunOptions {
         out: &args.out,
         resume: args.resume,
+        overwrite: args.overwrite,
         step_delay: Duration::from_millis(args.step_delay_ms),
         eval_precision: match args.eval_dtype {
             DtypeArg::F32 => Precision::F32,
