@@ -4,7 +4,7 @@
 # figures for dense, hybrid RRF and hybrid convex (α tuned on the dev queries). Also times
 # sentence-transformers on the same triplets. Writes eval/results/train-*.json.
 #
-# Env: BENCH_TRAIN_LOSSES (default "infonce semi-hard semi-hard-2ep proxy-anchor", the runs behind eval/results/TRAIN.md; `NAME-2ep` runs
+# Env: BENCH_TRAIN_LOSSES (default: every row of eval/results/TRAIN.md; `NAME-2ep` runs
 # NAME for 2 epochs at lr 5e-5), BENCH_TRAIN_DIR (models,
 # default /tmp/trine-bench-train), BENCH_TRAIN_PEER_STEPS (sentence-transformers steps timed;
 # "full" for a whole epoch and its test figures; 0 to skip; default 8).
@@ -14,7 +14,7 @@ trine=${TRINE:-target/release/trine}
 model=models/all-MiniLM-L6-v2
 res=eval/results
 work=${BENCH_TRAIN_DIR:-/tmp/trine-bench-train}
-losses=${BENCH_TRAIN_LOSSES:-"infonce semi-hard semi-hard-2ep proxy-anchor"}
+losses=${BENCH_TRAIN_LOSSES:-"infonce-2ep infonce batch-all batch-hard semi-hard semi-hard-2ep proxy-nca proxy-anchor"}
 peer_steps=${BENCH_TRAIN_PEER_STEPS:-8}
 scifact=$(scripts/scifact-path.sh)
 mkdir -p "$work" "$res"
