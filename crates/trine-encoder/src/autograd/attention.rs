@@ -31,6 +31,50 @@ struct Attention {
     probs: Mutex<Option<Vec<f32>>>,
 }
 
+/// `p ← softmax(scale · p)` and `d ← p ⊙ m` for one row (vectorised: outside a multiversioned
+/// function, `floor` in `exp` became a libm call per element).
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512bw+avx2+fma",
+    "x86_64+avx2+fma"
+))]
+fn softmax_dropout_row(p: &mut [f32], d: &mut [f32], m: &[f32], scale: f32) {
+    p.iter_mut().for_each(|x| *x *= scale);
+    let max = vmath::max(p);
+    p.iter_mut().for_each(|x| *x = vmath::exp(*x - max));
+    let inv = 1.0 / vmath::sum(p);
+    p.iter_mut().for_each(|x| *x *= inv);
+    mul_into(d, p, m);
+}
+
+/// `d ← p ⊙ m`.
+#[inline(always)]
+fn mul_into(d: &mut [f32], p: &[f32], m: &[f32]) {
+    for ((dj, &pj), &mj) in d.iter_mut().zip(p).zip(m) {
+        *dj = pj * mj;
+    }
+}
+
+/// Softmax backward through dropout for one row: `g ← scale · p ⊙ (g⊙m − Σ g⊙m⊙p)`.
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512bw+avx2+fma",
+    "x86_64+avx2+fma"
+))]
+fn softmax_backward_row(g: &mut [f32], m: &[f32], p: &[f32], scale: f32) {
+    g.iter_mut().zip(m).for_each(|(x, &mj)| *x *= mj);
+    let dot: f32 = {
+        let mut acc = [0f32; 16];
+        for (cg, cp) in g.chunks(16).zip(p.chunks(16)) {
+            for i in 0..cg.len() {
+                acc[i] += cg[i] * cp[i];
+            }
+        }
+        acc.iter().sum()
+    };
+    for (x, &pj) in g.iter_mut().zip(p) {
+        *x = pj * (*x - dot) * scale;
+    }
+}
+
 /// A head's column block of a `[rows, hidden]` matrix, starting at row `row0`.
 fn block(data: &[f32], row0: usize, col: usize, hidden: usize, trans: bool) -> Operand<'_> {
     Operand {
@@ -95,15 +139,8 @@ impl Attention {
                 .zip(d.chunks_exact_mut(len))
                 .enumerate()
             {
-                pr.iter_mut().for_each(|x| *x *= self.scale);
-                let max = vmath::max(pr);
-                pr.iter_mut().for_each(|x| *x = vmath::exp(*x - max));
-                let inv = 1.0 / vmath::sum(pr);
-                pr.iter_mut().for_each(|x| *x *= inv);
                 dropout_scales(self.dropout, self.row(b, h, i), len, &mut m);
-                for ((dj, &pj), &mj) in dr.iter_mut().zip(pr.iter()).zip(&m) {
-                    *dj = pj * mj;
-                }
+                softmax_dropout_row(pr, dr, &m, self.scale);
             }
             // SAFETY: ctx rows are `hidden` wide; this head writes columns col..col+hd of the
             // first len rows of this batch row's block.
@@ -143,9 +180,7 @@ impl Attention {
             let p = &probs[(b * self.heads + h) * l * l..][..len * len];
             for (i, (pr, dr)) in p.chunks_exact(len).zip(d.chunks_exact_mut(len)).enumerate() {
                 dropout_scales(self.dropout, self.row(b, h, i), len, &mut m);
-                for ((dj, &pj), &mj) in dr.iter_mut().zip(pr).zip(&m) {
-                    *dj = pj * mj;
-                }
+                mul_into(dr, pr, &m);
             }
             // SAFETY (all four products): destinations are len × len (ds) or the first len rows
             // of this head's columns in this batch row's block, rows `hidden` apart.
@@ -177,14 +212,7 @@ impl Attention {
                 .enumerate()
             {
                 dropout_scales(self.dropout, self.row(b, h, i), len, &mut m);
-                let mut dot = 0f32;
-                for ((x, &mj), &pj) in dsr.iter_mut().zip(&m).zip(pr) {
-                    *x *= mj;
-                    dot += *x * pj;
-                }
-                for (x, &pj) in dsr.iter_mut().zip(pr) {
-                    *x = pj * (*x - dot) * self.scale;
-                }
+                softmax_backward_row(dsr, &m, pr, self.scale);
             }
             unsafe {
                 // dQ = s·dS · K
