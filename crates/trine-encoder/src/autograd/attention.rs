@@ -338,7 +338,7 @@ pub(crate) fn self_attention(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::autograd::masked_softmax_dropout;
+    use crate::autograd::{masked_softmax_dropout, max_diff};
     use candle_core::{Device, Var};
 
     /// candle's composed attention with the masked softmax + dropout op in the middle.
@@ -383,17 +383,6 @@ mod tests {
             .collect();
         let keep = Tensor::from_vec(keep, (rows, 1), q.device()).unwrap();
         ctx.broadcast_mul(&keep).unwrap()
-    }
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar()
-            .unwrap()
     }
 
     #[test]

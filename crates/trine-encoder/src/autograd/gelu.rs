@@ -71,6 +71,7 @@ pub(crate) fn gelu_erf(x: &Tensor) -> Result<Tensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::autograd::max_diff;
     use candle_core::{Device, Var};
 
     #[test]
@@ -80,17 +81,7 @@ mod tests {
         let w = Tensor::randn(0f32, 1.0, (37, 53), &Device::Cpu).unwrap();
         let ours = gelu_erf(x.as_tensor()).unwrap();
         let reference = x.as_tensor().gelu_erf().unwrap();
-        let diff = |a: &Tensor, b: &Tensor| -> f32 {
-            (a - b)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar()
-                .unwrap()
-        };
-        assert!(diff(&ours, &reference) < 1e-6);
+        assert!(max_diff(&ours, &reference) < 1e-6);
         let g_ours = (ours * &w).unwrap().sum_all().unwrap().backward().unwrap();
         let g_ref = (reference * &w)
             .unwrap()
@@ -99,6 +90,10 @@ mod tests {
             .backward()
             .unwrap();
         let (a, b) = (g_ours.get(&x).unwrap(), g_ref.get(&x).unwrap());
-        assert!(diff(a, b) < 1e-5, "gradient differs by {}", diff(a, b));
+        assert!(
+            max_diff(a, b) < 1e-5,
+            "gradient differs by {}",
+            max_diff(a, b)
+        );
     }
 }

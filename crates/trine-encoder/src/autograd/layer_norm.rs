@@ -142,18 +142,8 @@ pub(crate) fn layer_norm(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::autograd::max_diff;
     use candle_core::{Device, Var};
-
-    fn diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar()
-            .unwrap()
-    }
 
     #[test]
     fn matches_candles_composed_layer_norm_in_value_and_gradients() {
@@ -172,7 +162,7 @@ mod tests {
             eps as f32,
         )
         .unwrap();
-        assert!(diff(&ours, &reference) < 1e-5);
+        assert!(max_diff(&ours, &reference) < 1e-5);
         let go = (ours * &w).unwrap().sum_all().unwrap().backward().unwrap();
         let gr = (reference * &w)
             .unwrap()
@@ -181,7 +171,7 @@ mod tests {
             .backward()
             .unwrap();
         for (name, v) in [("x", &x), ("gamma", &g), ("beta", &b)] {
-            let d = diff(go.get(v).unwrap(), gr.get(v).unwrap());
+            let d = max_diff(go.get(v).unwrap(), gr.get(v).unwrap());
             assert!(d < 1e-4, "{name} gradient differs by {d}");
         }
     }

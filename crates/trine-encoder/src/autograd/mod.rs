@@ -39,3 +39,13 @@ fn contiguous_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
     };
     Ok(f(storage_f32(cpu, layout, "training op")?))
 }
+
+/// Largest absolute difference between two tensors (tests).
+#[cfg(test)]
+fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b)
+        .and_then(|d| d.abs())
+        .and_then(|d| d.max_all())
+        .and_then(|d| d.to_scalar())
+        .expect("comparable tensors")
+}
