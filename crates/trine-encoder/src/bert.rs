@@ -310,54 +310,80 @@ impl Bert {
             for layer in &self.layers {
                 x = self.fused_layer(layer, &x, &lengths, b, l)?;
             }
+        } else if let Some(rng) = rng.as_mut() {
+            for layer in &self.layers {
+                x = self.train_layer(layer, &x, &lengths, rng)?;
+            }
         } else {
             for layer in &self.layers {
-                x = self.reference_layer(layer, &x, attention_mask, &lengths, l, rng)?;
+                x = self.reference_layer(layer, &x, attention_mask, l)?;
             }
         }
         x.reshape((b, l, h))
     }
 
-    /// One layer with candle's differentiable ops (training, and the reference for the kernels).
+    /// One training layer: the ops of `autograd` (dense layers with their bias, GELU and dropout,
+    /// attention with masked softmax and dropout, layer norm), each one autograd node; candle's
+    /// fused softmax and layer norm have no backward pass.
+    fn train_layer(
+        &self,
+        layer: &Layer,
+        x: &Tensor,
+        lengths: &[usize],
+        rng: &mut StdRng,
+    ) -> candle_core::Result<Tensor> {
+        use autograd::Activation::{GeluErf, Identity};
+        let cfg = &self.config;
+        let eps = cfg.layer_norm_eps;
+        let (hidden_p, attention_p) = (
+            cfg.hidden_dropout_prob as f32,
+            cfg.attention_probs_dropout_prob as f32,
+        );
+        let attention_dropout = Some((attention_p, rng.next_u64()));
+        let attn_out_dropout = Some((hidden_p, rng.next_u64()));
+        let output_dropout = Some((hidden_p, rng.next_u64()));
+        let dense = |lin: &Linear, x: &Tensor, act, dropout| {
+            autograd::dense(x, &lin.weight, &lin.bias, act, dropout)
+        };
+        let (q, k, v) = (
+            dense(&layer.q, x, Identity, None)?,
+            dense(&layer.k, x, Identity, None)?,
+            dense(&layer.v, x, Identity, None)?,
+        );
+        let nh = cfg.num_attention_heads;
+        let ctx = autograd::self_attention(&q, &k, &v, lengths, nh, attention_dropout)?;
+        let attn = dense(&layer.attn_out, &ctx, Identity, attn_out_dropout)?;
+        let x1 = norm(&layer.attn_norm, &(attn + x)?, eps, true)?;
+        let inter = if self.exact_gelu {
+            dense(&layer.intermediate, &x1, GeluErf, None)?
+        } else {
+            dense(&layer.intermediate, &x1, Identity, None)?.gelu()?
+        };
+        let out = dense(&layer.output, &inter, Identity, output_dropout)?;
+        norm(&layer.out_norm, &(out + x1)?, eps, true)
+    }
+
+    /// One layer with candle's ops, no dropout: the reference the kernels are checked against.
     fn reference_layer(
         &self,
         layer: &Layer,
         x: &Tensor,
         attention_mask: &Tensor,
-        lengths: &[usize],
         l: usize,
-        rng: &mut Option<StdRng>,
     ) -> candle_core::Result<Tensor> {
-        let b = lengths.len();
+        let b = attention_mask.dim(0)?;
         let cfg = &self.config;
-        let nh = cfg.num_attention_heads;
-        let training = rng.is_some();
-        let ctx = if training {
-            // candle's fused softmax and layer norm have no backward pass: training uses the
-            // ops of `autograd` (attention with masked softmax + dropout, layer norm, GELU).
-            let p = cfg.attention_probs_dropout_prob as f32;
-            let seed = rng.as_mut().map(|r| r.next_u64()).expect("training rng");
-            let (q, k, v) = (
-                layer.q.forward(x)?,
-                layer.k.forward(x)?,
-                layer.v.forward(x)?,
-            );
-            autograd::self_attention(&q, &k, &v, lengths, nh, Some((p, seed)))?
-        } else {
-            self.reference_attention(layer, x, attention_mask, b, l)?
-        };
-        let attn = dropout(&layer.attn_out.forward(&ctx)?, cfg.hidden_dropout_prob, rng)?;
-        let x1 = norm(&layer.attn_norm, &(attn + x)?, cfg.layer_norm_eps, training)?;
+        let ctx = self.reference_attention(layer, x, attention_mask, b, l)?;
+        let attn = layer.attn_out.forward(&ctx)?;
+        let x1 = norm(&layer.attn_norm, &(attn + x)?, cfg.layer_norm_eps, false)?;
         let inter = layer.intermediate.forward(&x1)?;
-        let inter = if self.exact_gelu && training {
-            autograd::gelu_erf(&inter)?
-        } else if self.exact_gelu {
+        let inter = if self.exact_gelu {
             inter.gelu_erf()?
         } else {
             inter.gelu()?
         };
-        let out = dropout(&layer.output.forward(&inter)?, cfg.hidden_dropout_prob, rng)?;
-        norm(&layer.out_norm, &(out + x1)?, cfg.layer_norm_eps, training)
+        let out = layer.output.forward(&inter)?;
+        norm(&layer.out_norm, &(out + x1)?, cfg.layer_norm_eps, false)
     }
 
     /// Attention with candle's ops and an additive mask: the reference the kernels are checked

@@ -14,6 +14,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::dropout::dropout_scales;
+use super::rows::mul_into;
 use super::{contiguous_f32, storage_f32};
 use crate::kernels::blas::{sgemm, Operand};
 use crate::kernels::{vmath, FlushDenormals};
@@ -43,15 +44,10 @@ fn softmax_dropout_row(p: &mut [f32], d: &mut [f32], m: &[f32], scale: f32) {
     p.iter_mut().for_each(|x| *x = vmath::exp(*x - max));
     let inv = 1.0 / vmath::sum(p);
     p.iter_mut().for_each(|x| *x *= inv);
-    mul_into(d, p, m);
-}
-
-/// `d ← p ⊙ m`.
-#[inline(always)]
-fn mul_into(d: &mut [f32], p: &[f32], m: &[f32]) {
-    for ((dj, &pj), &mj) in d.iter_mut().zip(p).zip(m) {
-        *dj = pj * mj;
-    }
+    d.iter_mut()
+        .zip(p.iter())
+        .zip(m)
+        .for_each(|((dj, &pj), &mj)| *dj = pj * mj);
 }
 
 /// Softmax backward through dropout for one row: `g ← scale · p ⊙ (g⊙m − Σ g⊙m⊙p)`.

@@ -16,11 +16,24 @@ struct LayerNorm {
 }
 
 /// Mean and reciprocal standard deviation of one row.
+#[inline(always)]
 fn moments(x: &[f32], eps: f32) -> (f32, f32) {
     let n = x.len() as f32;
     let mean = vmath::sum(x) / n;
-    let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+    let var = vmath::sum_squared_deviations(x, mean) / n;
     (mean, 1.0 / (var + eps).sqrt())
+}
+
+/// One normalised row.
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512bw+avx2+fma",
+    "x86_64+avx2+fma"
+))]
+fn forward_row(o: &mut [f32], x: &[f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    let (mean, r) = moments(x, eps);
+    for (((o, &x), &g), &b) in o.iter_mut().zip(x).zip(gamma).zip(beta) {
+        *o = (x - mean) * r * g + b;
+    }
 }
 
 impl CustomOp3 for LayerNorm {
@@ -46,10 +59,7 @@ impl CustomOp3 for LayerNorm {
             .zip(x.par_chunks(ROWS * h))
             .for_each(|(o, x)| {
                 for (o, x) in o.chunks_exact_mut(h).zip(x.chunks_exact(h)) {
-                    let (mean, r) = moments(x, self.eps);
-                    for (((o, &x), &g), &b) in o.iter_mut().zip(x).zip(gamma).zip(beta) {
-                        *o = (x - mean) * r * g + b;
-                    }
+                    forward_row(o, x, gamma, beta, self.eps);
                 }
             });
         Ok((CpuStorage::F32(out), l1.shape().clone()))
@@ -71,7 +81,7 @@ impl CustomOp3 for LayerNorm {
                     let partials: Vec<(Vec<f32>, Vec<f32>)> = dx
                         .par_chunks_mut(ROWS * h)
                         .zip(x.par_chunks(ROWS * h).zip(dy.par_chunks(ROWS * h)))
-                        .map(|(dx, (x, dy))| self.backward_rows(dx, x, dy, gamma))
+                        .map(|(dx, (x, dy))| backward_rows(dx, x, dy, gamma, self.eps))
                         .collect();
                     let mut dgamma = vec![0f32; h];
                     let mut dbeta = vec![0f32; h];
@@ -92,41 +102,42 @@ impl CustomOp3 for LayerNorm {
     }
 }
 
-impl LayerNorm {
-    /// Writes `dx` for a block of rows; returns the block's partial `dγ` and `dβ`.
-    fn backward_rows(
-        &self,
-        dx: &mut [f32],
-        x: &[f32],
-        dy: &[f32],
-        gamma: &[f32],
-    ) -> (Vec<f32>, Vec<f32>) {
-        let h = gamma.len();
-        let mut dgamma = vec![0f32; h];
-        let mut dbeta = vec![0f32; h];
-        let mut xhat = vec![0f32; h];
-        for ((dx, x), dy) in dx
-            .chunks_exact_mut(h)
-            .zip(x.chunks_exact(h))
-            .zip(dy.chunks_exact(h))
-        {
-            let (mean, r) = moments(x, self.eps);
-            let (mut sum_g, mut sum_gx) = (0f32, 0f32);
-            for j in 0..h {
-                xhat[j] = (x[j] - mean) * r;
-                let g = dy[j] * gamma[j];
-                sum_g += g;
-                sum_gx += g * xhat[j];
-                dgamma[j] += dy[j] * xhat[j];
-                dbeta[j] += dy[j];
-            }
-            let (mean_g, mean_gx) = (sum_g / h as f32, sum_gx / h as f32);
-            for j in 0..h {
-                dx[j] = r * (dy[j] * gamma[j] - mean_g - xhat[j] * mean_gx);
-            }
+/// Writes `dx` for a block of rows; returns the block's partial `dγ` and `dβ`.
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512bw+avx2+fma",
+    "x86_64+avx2+fma"
+))]
+fn backward_rows(
+    dx: &mut [f32],
+    x: &[f32],
+    dy: &[f32],
+    gamma: &[f32],
+    eps: f32,
+) -> (Vec<f32>, Vec<f32>) {
+    let h = gamma.len();
+    let mut dgamma = vec![0f32; h];
+    let mut dbeta = vec![0f32; h];
+    let mut xhat = vec![0f32; h];
+    let mut g = vec![0f32; h];
+    for ((dx, x), dy) in dx
+        .chunks_exact_mut(h)
+        .zip(x.chunks_exact(h))
+        .zip(dy.chunks_exact(h))
+    {
+        let (mean, r) = moments(x, eps);
+        for j in 0..h {
+            xhat[j] = (x[j] - mean) * r;
+            g[j] = dy[j] * gamma[j];
+            dgamma[j] += dy[j] * xhat[j];
+            dbeta[j] += dy[j];
         }
-        (dgamma, dbeta)
+        let mean_g = vmath::sum(&g) / h as f32;
+        let mean_gx = vmath::dot(&g, &xhat) / h as f32;
+        for j in 0..h {
+            dx[j] = r * (g[j] - mean_g - xhat[j] * mean_gx);
+        }
     }
+    (dgamma, dbeta)
 }
 
 /// Layer norm of `x` (`[.., hidden]`, f32, CPU) with weight `gamma` and bias `beta`

@@ -8,14 +8,16 @@
 //! candle's composed reference.
 
 mod attention;
+mod dense;
 mod dropout;
 mod gelu;
 mod layer_norm;
+mod rows;
 #[cfg(test)]
 mod softmax;
 
 pub(crate) use attention::self_attention;
-pub(crate) use gelu::gelu_erf;
+pub(crate) use dense::{dense, Activation};
 pub(crate) use layer_norm::layer_norm;
 #[cfg(test)]
 pub(crate) use softmax::masked_softmax_dropout;

@@ -66,6 +66,39 @@ pub(crate) fn sum(x: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail.iter().sum::<f32>()
 }
 
+/// Dot product of two slices of equal length, lane-wise.
+#[inline(always)]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..LANES {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `Σ (x − c)²`, lane-wise.
+#[inline(always)]
+pub(crate) fn sum_squared_deviations(x: &[f32], c: f32) -> f32 {
+    let mut acc = [0f32; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let tail: f32 = chunks.remainder().iter().map(|v| (v - c) * (v - c)).sum();
+    for ch in chunks {
+        for i in 0..LANES {
+            acc[i] += (ch[i] - c) * (ch[i] - c);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
 /// Sum of squares of a slice, lane-wise.
 #[inline(always)]
 pub(crate) fn sum_squares(x: &[f32]) -> f32 {
@@ -121,6 +154,11 @@ mod tests {
         assert_eq!(max(&x), x.iter().copied().fold(f32::NEG_INFINITY, f32::max));
         assert!((sum(&x) - x.iter().sum::<f32>()).abs() < 1e-4);
         assert_eq!(max(&[]), f32::NEG_INFINITY);
+        let y: Vec<f32> = x.iter().map(|v| v * 0.5 + 3.0).collect();
+        let want: f32 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
+        assert!((dot(&x, &y) - want).abs() < 1e-3 * want.abs());
+        let want: f32 = x.iter().map(|v| (v - 2.5) * (v - 2.5)).sum();
+        assert!((sum_squared_deviations(&x, 2.5) - want).abs() < 1e-3 * want);
     }
 
     #[test]
