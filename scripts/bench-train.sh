@@ -2,7 +2,8 @@
 # Fine-tuning benchmark on SciFact: BM25-mined triplets from the train split, one epoch, batch 16,
 # lr 2e-5; 100 train queries held out as the dev set (checkpoint choice and fusion tuning); test
 # figures for dense, hybrid RRF and hybrid convex (α tuned on the dev queries). Also times
-# sentence-transformers on the same triplets. Writes eval/results/train-*.json.
+# sentence-transformers on the same triplets (with "full", trine's InfoNCE on its exact terms too).
+# Writes eval/results/train-*.json.
 #
 # Env: BENCH_TRAIN_LOSSES (default: every row of eval/results/TRAIN.md; `NAME-2ep` runs
 # NAME for 2 epochs at lr 5e-5), BENCH_TRAIN_DIR (models,
@@ -83,6 +84,15 @@ if [ -n "$dev_qrels" ] && [ ! -f "$res/train-zero-shot.json" ]; then
 fi
 
 if [ "$peer_steps" = 0 ]; then python3 scripts/train_summary.py "$res"; exit 0; fi
+if [ "$peer_steps" = full ]; then
+    # The peer's terms exactly: all 919 triplets, one epoch, lr 2e-5, no dev hold-out, last
+    # weights; so time per step and test figures compare side by side.
+    echo "== trine train --loss infonce on the peer's terms"
+    "$trine" train --model "$model" --triplets "$work/bm25.parquet" --loss infonce \
+        --batch-size 16 --lr 2e-5 --epochs 1 --seed 42 --checkpoint-every 0 --overwrite \
+        --out "$work/infonce-all"
+    [ -z "$dev_qrels" ] || evaluate "$work/infonce-all" infonce-all "$dev_qrels"
+fi
 echo "== sentence-transformers on the same triplets"
 [ -x eval/.venv/bin/python ] || { python3 -m venv eval/.venv && eval/.venv/bin/pip install -q -r eval/peers/requirements.txt; }
 steps=()
