@@ -8,7 +8,8 @@
 # Env: BENCH_TRAIN_LOSSES (default: every row of eval/results/TRAIN.md; `NAME-2ep` runs
 # NAME for 2 epochs at lr 5e-5), BENCH_TRAIN_DIR (models,
 # default /tmp/trine-bench-train), BENCH_TRAIN_PEER_STEPS (sentence-transformers steps timed;
-# "full" for a whole epoch and its test figures; 0 to skip; default 8).
+# "full" for a whole epoch and its test figures; 0 to skip; default 8), BENCH_TRAIN_SEED (trine's
+# --seed, which also picks the dev queries; default 42; other seeds name rows NAME-seedN).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 trine=${TRINE:-target/release/trine}
@@ -17,6 +18,7 @@ res=eval/results
 work=${BENCH_TRAIN_DIR:-/tmp/trine-bench-train}
 losses=${BENCH_TRAIN_LOSSES:-"infonce-2ep infonce batch-all batch-hard semi-hard semi-hard-2ep proxy-nca proxy-anchor"}
 peer_steps=${BENCH_TRAIN_PEER_STEPS:-8}
+seed=${BENCH_TRAIN_SEED:-42}
 scifact=$(scripts/scifact-path.sh)
 mkdir -p "$work" "$res"
 
@@ -62,23 +64,25 @@ PY
 }
 
 dev_qrels=""
-for name in $losses; do
-    loss=${name%-2ep} lr=2e-5 epochs=1 every=29
-    if [ "$loss" != "$name" ]; then lr=5e-5 epochs=2 every=26; fi
-    echo "== trine train --loss $loss --lr $lr --epochs $epochs"
+for spec in $losses; do
+    loss=${spec%-2ep} lr=2e-5 epochs=1 every=29
+    if [ "$loss" != "$spec" ]; then lr=5e-5 epochs=2 every=26; fi
+    name=$spec
+    [ "$seed" = 42 ] || name="$spec-seed$seed"
+    echo "== trine train --loss $loss --lr $lr --epochs $epochs --seed $seed"
     extra=()
     case $loss in
         semi-hard|batch-hard|batch-all|triplet) extra=(--distance cosine --margin 0.1) ;;
     esac
     "$trine" train --model "$model" --triplets "$work/bm25.parquet" --loss "$loss" "${extra[@]}" \
-        --batch-size 16 --lr "$lr" --epochs "$epochs" --seed 42 \
+        --batch-size 16 --lr "$lr" --epochs "$epochs" --seed "$seed" \
         --eval-data "$scifact" --eval-split train --dev-queries 100 --dev-docs 1000 \
         --eval-every "$every" --overwrite --out "$work/$name"
     dev_qrels="$work/$name/dev-qrels.tsv"
     evaluate "$work/$name" "$name" "$dev_qrels"
 done
 
-if [ -n "$dev_qrels" ] && [ ! -f "$res/train-zero-shot.json" ]; then
+if [ "$seed" = 42 ] && [ -n "$dev_qrels" ] && [ ! -f "$res/train-zero-shot.json" ]; then
     echo "== zero-shot all-MiniLM-L6-v2 (same dev queries for fusion tuning)"
     evaluate "$model" zero-shot "$dev_qrels"
 fi

@@ -28,11 +28,13 @@ lines = [
     "starting model, so a loss that never beats it leaves the model unchanged). Test split: 300",
     "queries. The tuned hybrid uses the fusion `tune-fusion` picks on the dev queries. s/step counts",
     "training steps only (no evaluation or checkpoint time); the peer's steps are timed the same way.",
-    "Rows without a trine commit were run before 39172dc (the fused attention / layer norm / GELU",
-    "training ops), so their s/step is that of the slower, earlier training path. `st-mnrl-full` is",
-    "sentence-transformers' MultipleNegativesRankingLoss trained by eval/peers/st_train.py on all 919",
-    "triplets (no dev hold-out; its last weights), evaluated by trine like the other rows; its",
-    "timing is the last row's.",
+    "The trine commit column says which training path a row ran: rows without one ran before 39172dc",
+    "(the fused attention / layer norm / GELU ops), rows before 688266d without the dense op (each",
+    "linear layer with its bias, GELU and dropout as one autograd node), so their s/step is that of",
+    "an earlier, slower path. Side by side on identical terms: `infonce-all` is trine's InfoNCE and",
+    "`st-mnrl-full` sentence-transformers' MultipleNegativesRankingLoss (eval/peers/st_train.py),",
+    "both on all 919 triplets (no dev hold-out), one epoch at lr 2e-5, batch 16, last weights, run",
+    "one after the other and evaluated by trine the same way; the peer's timing is the last row's.",
     "",
     "| model / loss | dense nDCG@10 | hybrid RRF | hybrid (tuned on dev) | best dev nDCG@10 (step) | s/step | s/epoch | peak RSS MiB | trine commit |",
     "|---|---|---|---|---|---|---|---|---|",
@@ -73,5 +75,23 @@ for p in peers:
         f"| {p['peer']} {p['loss']} ({p['steps']} steps timed) | – | – | – | – "
         f"| {p['seconds_per_step']:.1f} | {p['seconds_per_epoch']:.0f} | {p['peak_rss_mib']:.0f} | – |"
     )
+# Rows rerun with other seeds (NAME-seedN; seed 42 is NAME): mean and sample sd per column.
+groups = {}
+for r in rows:
+    base, _, seed = r["name"].partition("-seed")
+    groups.setdefault(base, {})[int(seed) if seed else 42] = r["test_ndcg@10"]
+spread = [(b, g) for b, g in sorted(groups.items()) if len(g) > 1]
+if spread:
+    lines += ["", "Across seeds (`BENCH_TRAIN_SEED`; the seed also picks the dev queries, so each run holds",
+              "out a different 100 and trains on the rest), test nDCG@10 mean ± sample sd:", "",
+              "| loss | seeds | dense | hybrid RRF | hybrid (tuned on dev) |", "|---|---|---|---|---|"]
+    for base, g in spread:
+        cells = []
+        for m in ["dense", "rrf", "tuned"]:
+            v = [g[k][m] for k in sorted(g)]
+            mean = sum(v) / len(v)
+            sd = (sum((x - mean) ** 2 for x in v) / (len(v) - 1)) ** 0.5
+            cells.append(f"{mean:.4f} ± {sd:.4f} ({', '.join(f'{x:.4f}' for x in v)})")
+        lines.append(f"| {base} | {', '.join(map(str, sorted(g)))} | " + " | ".join(cells) + " |")
 open(os.path.join(res, "TRAIN.md"), "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
