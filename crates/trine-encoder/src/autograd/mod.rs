@@ -4,8 +4,10 @@
 //! one thread (perf of a SciFact training step: the main thread did over half the work while
 //! the second core idled; libm's scalar `erf` alone took 8%). Each op here is one node whose
 //! forward and backward are single fused passes, parallel over rows, deterministic (fixed
-//! chunking, so a resumed run repeats bit for bit). Tests check values and gradients against
-//! candle's composed reference.
+//! chunking, so a resumed run repeats bit for bit). A training layer is a chain of them: three
+//! `dense` projections, `self_attention`, `dense` output with dropout, `layer_norm`, `dense` with
+//! GELU, `dense` with dropout, `layer_norm` (plus two residual adds). Tests check values and
+//! gradients against candle's composed reference.
 
 mod attention;
 mod dense;

@@ -3,8 +3,8 @@
 //! candle's generic element-wise ops and its batched small matrix products leave most of the
 //! machine idle on a BERT layer (profiled with `examples/profile_forward.rs`: GELU, softmax, mask
 //! and bias adds took ~40% of a layer). These kernels fuse those passes, skip padding tokens in
-//! attention entirely, and vectorise `exp`/`erf`. They have no autograd: training uses candle's
-//! ops, and tests check both paths agree.
+//! attention entirely, and vectorise `exp`/`erf`. They have no autograd: training uses the ops
+//! of `crate::autograd`, and tests check both paths agree.
 
 mod attention;
 pub(crate) mod blas;
