@@ -55,15 +55,9 @@ unsafe fn product(c: &mut [MaybeUninit<f32>], a: &[f32], k: usize, b: Operand, n
 }
 
 impl Dense {
-    /// Dropout multipliers of row `row` into `scales` (length `n`); `false` without dropout.
-    fn scales(&self, row: usize, scales: &mut [f32]) -> bool {
-        match self.dropout {
-            Some(_) => {
-                dropout_scales(self.dropout, row, scales.len(), scales);
-                true
-            }
-            None => false,
-        }
+    /// Dropout multipliers of row `row` into `scales` (length `n`).
+    fn scales(&self, row: usize, scales: &mut [f32]) {
+        dropout_scales(self.dropout, row, scales.len(), scales);
     }
 }
 
