@@ -1,5 +1,6 @@
-//! Gold labels for clustering evaluation: a field of a JSON Lines corpus, or a tab-separated
-//! `id<TAB>label` file; then matched to documents by id.
+//! Class labels: gold labels for clustering evaluation (a field of a JSON Lines corpus, or a
+//! tab-separated `id<TAB>label` file, matched to documents by id), and labelled collections for
+//! class-based fine-tuning ([`read_labelled`]).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -124,4 +125,69 @@ pub fn match_labels(
         });
     }
     Ok(ids.iter().map(|i| by_id[i.as_str()].to_string()).collect())
+}
+
+/// Most problems listed in one error message.
+const MAX_LISTED: usize = 20;
+
+/// Reads a labelled collection: the documents of a JSON Lines or Parquet corpus (as
+/// [`crate::read_corpus`] reads them) with the `label_field` of each (a string or a number).
+/// Every row without a label is reported at once, with its line (JSONL) or 0-based row (Parquet).
+pub fn read_labelled(
+    path: &Path,
+    options: &crate::CorpusOptions,
+    label_field: &str,
+) -> Result<Vec<(crate::Document, String)>> {
+    let docs = crate::read_corpus(path, options)?;
+    let mut labels: Vec<Option<String>> = Vec::with_capacity(docs.len());
+    let mut places: Vec<String> = Vec::with_capacity(docs.len());
+    match options.format.resolve(path) {
+        crate::CorpusFormat::Jsonl => {
+            crate::jsonl::for_each_object(path, |line, obj| {
+                labels.push(match obj.get(label_field) {
+                    Some(serde_json::Value::String(s)) if !s.trim().is_empty() => {
+                        Some(s.trim().to_string())
+                    }
+                    Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                    _ => None,
+                });
+                places.push(format!("line {line}"));
+                Ok(())
+            })?;
+        }
+        crate::CorpusFormat::Parquet => {
+            let cols = crate::read_string_columns(
+                path,
+                &[crate::ColumnRequest {
+                    name: label_field,
+                    required: true,
+                }],
+            )?;
+            for (row, v) in cols[0].iter().flatten().enumerate() {
+                labels.push(v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()));
+                places.push(format!("row {row}"));
+            }
+        }
+        _ => {
+            return Err(CorpusError::UnknownFormat {
+                path: path.to_path_buf(),
+                hint: "a labelled collection is a .jsonl or .parquet file with a label field",
+            })
+        }
+    }
+    let missing: Vec<String> = labels
+        .iter()
+        .zip(&places)
+        .filter(|(l, _)| l.is_none())
+        .map(|(_, p)| format!("{p}: no `{label_field}`"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(CorpusError::InvalidRows {
+            path: path.to_path_buf(),
+            total: missing.len(),
+            problems: missing.into_iter().take(MAX_LISTED).collect(),
+        });
+    }
+    debug_assert_eq!(labels.len(), docs.len());
+    Ok(docs.into_iter().zip(labels.into_iter().flatten()).collect())
 }

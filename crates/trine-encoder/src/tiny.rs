@@ -27,6 +27,8 @@ pub struct TinySpec {
     pub pooling: &'static str,
     pub normalize: bool,
     pub seed: u64,
+    /// Hidden and attention dropout probability (training only).
+    pub dropout: f64,
 }
 
 impl Default for TinySpec {
@@ -40,6 +42,7 @@ impl Default for TinySpec {
             pooling: "mean",
             normalize: true,
             seed: 7,
+            dropout: 0.1,
         }
     }
 }
@@ -99,8 +102,8 @@ pub fn write_tiny_model(dir: &Path, spec: &TinySpec) -> Result<()> {
         &json!({
             "model_type": "bert", "vocab_size": vocab.len(), "hidden_size": h,
             "num_hidden_layers": spec.layers, "num_attention_heads": spec.heads,
-            "intermediate_size": inter, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
-            "attention_probs_dropout_prob": 0.1, "max_position_embeddings": max_pos,
+            "intermediate_size": inter, "hidden_act": "gelu", "hidden_dropout_prob": spec.dropout,
+            "attention_probs_dropout_prob": spec.dropout, "max_position_embeddings": max_pos,
             "type_vocab_size": 2, "layer_norm_eps": 1e-12
         }),
     )?;

@@ -14,6 +14,7 @@
 //! renames `CURRENT`, so a reader (or a crash) only ever sees a whole generation.
 
 pub mod ann;
+pub mod batch;
 pub mod dense;
 mod error;
 pub mod fusion;

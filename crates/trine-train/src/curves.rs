@@ -1,5 +1,6 @@
 //! The training record: per-step loss and per-evaluation dev metrics, written as CSV and drawn
-//! as an SVG with the loss curve and the dev nDCG@10 curve side by side.
+//! as an SVG with the loss curve and the dev curve (the metric checkpoints are chosen by) side
+//! by side.
 
 use std::io::Write;
 use std::path::Path;
@@ -25,9 +26,12 @@ pub struct StepRecord {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EvalRecord {
     pub step: usize,
-    pub ndcg_10: f64,
-    pub recall_100: f64,
-    pub mrr_10: f64,
+    /// Name of the metric checkpoints are chosen by (`ndcg@10`, `v_measure`).
+    pub metric: String,
+    /// Its value.
+    pub score: f64,
+    /// Every metric of the evaluation, by name.
+    pub metrics: std::collections::BTreeMap<String, f64>,
 }
 
 fn write_csv(path: &Path, header: &str, rows: impl Iterator<Item = String>) -> Result<()> {
@@ -57,14 +61,29 @@ pub fn write_logs(dir: &Path, steps: &[StepRecord], evals: &[EvalRecord]) -> Res
             )
         }),
     )?;
+    // The metric checkpoints are chosen by comes first, the others after it by name.
+    let names: Vec<&String> = evals.first().map_or(Vec::new(), |e| {
+        let primary = e.metrics.keys().filter(|k| **k == e.metric);
+        primary
+            .chain(e.metrics.keys().filter(|k| **k != e.metric))
+            .collect()
+    });
+    let header = std::iter::once("step".to_string())
+        .chain(names.iter().map(|n| n.to_string()))
+        .collect::<Vec<_>>()
+        .join(",");
     write_csv(
         &dir.join("eval-log.csv"),
-        "step,ndcg@10,recall@100,mrr@10",
+        &header,
         evals.iter().map(|e| {
-            format!(
-                "{},{:.5},{:.5},{:.5}",
-                e.step, e.ndcg_10, e.recall_100, e.mrr_10
-            )
+            std::iter::once(e.step.to_string())
+                .chain(
+                    names
+                        .iter()
+                        .map(|n| format!("{:.5}", e.metrics.get(*n).copied().unwrap_or(f64::NAN))),
+                )
+                .collect::<Vec<_>>()
+                .join(",")
         }),
     )
 }
@@ -80,7 +99,7 @@ fn span(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     (lo - pad)..(hi + pad)
 }
 
-/// Draws the loss (per step, with a moving average) and the dev nDCG@10 into `path` (SVG).
+/// Draws the loss (per step, with a moving average) and the dev score into `path` (SVG).
 pub fn plot(path: &Path, title: &str, steps: &[StepRecord], evals: &[EvalRecord]) -> Result<()> {
     let err = |e: String| TrainError::Plot {
         path: path.to_path_buf(),
@@ -135,27 +154,28 @@ pub fn plot(path: &Path, title: &str, steps: &[StepRecord], evals: &[EvalRecord]
         loss.draw_series(LineSeries::new(smooth, BLUE.stroke_width(2)))
             .map_err(|e| err(e.to_string()))?;
 
+        let metric = evals.first().map_or("score", |e| e.metric.as_str());
         let mut dev = ChartBuilder::on(&right)
-            .caption("dev nDCG@10", ("sans-serif", 16))
+            .caption(format!("dev {metric}"), ("sans-serif", 16))
             .margin(12)
             .x_label_area_size(30)
             .y_label_area_size(50)
-            .build_cartesian_2d(x, span(evals.iter().map(|e| e.ndcg_10)))
+            .build_cartesian_2d(x, span(evals.iter().map(|e| e.score)))
             .map_err(|e| err(e.to_string()))?;
         dev.configure_mesh()
             .x_desc("step")
-            .y_desc("nDCG@10")
+            .y_desc(metric)
             .draw()
             .map_err(|e| err(e.to_string()))?;
         dev.draw_series(LineSeries::new(
-            evals.iter().map(|e| (e.step as f64, e.ndcg_10)),
+            evals.iter().map(|e| (e.step as f64, e.score)),
             RED.stroke_width(2),
         ))
         .map_err(|e| err(e.to_string()))?;
         dev.draw_series(
             evals
                 .iter()
-                .map(|e| Circle::new((e.step as f64, e.ndcg_10), 4, RED.filled())),
+                .map(|e| Circle::new((e.step as f64, e.score), 4, RED.filled())),
         )
         .map_err(|e| err(e.to_string()))?;
         root.present().map_err(|e| err(e.to_string()))?;

@@ -1,19 +1,34 @@
-//! A development set held out of the training split, for choosing checkpoints without ever
-//! looking at the test split: some queries, their judged documents and a sample of the rest of
-//! the corpus (embedding the whole corpus at every evaluation would cost more than training).
+//! Development sets: what checkpoints are chosen on, never the test split.
+//!
+//! * [`DevSet`]: judged queries ranked by exact dense search among documents: a split of its own
+//!   (`qrels/dev.tsv`) over the whole corpus, or queries held out of the training split with
+//!   their judged documents and a sample of the rest (embedding a large corpus at every
+//!   evaluation would cost more than training).
+//! * [`LabelledDev`]: texts with class labels held out of a labelled collection, scored by how
+//!   well spherical k-means (k = number of classes) recovers the classes (V-measure).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use trine_corpus::beir::{Qrels, Query, Split};
+use trine_corpus::triplets::Triplet;
 use trine_corpus::Document;
 use trine_encoder::Encoder;
 use trine_eval::run::sort_hits;
-use trine_eval::{evaluate, Hit, Metrics, Run};
+use trine_eval::{evaluate, Hit, Run};
 
+use crate::data::{class_ids, LabelledText};
 use crate::{Result, TrainError};
+
+/// A held-out evaluation the trainer runs every few steps.
+pub trait Dev: Sync {
+    /// Name of the metric checkpoints are chosen by (higher is better).
+    fn metric(&self) -> &'static str;
+    /// Every metric of `encoder` on the set, by name (including [`Dev::metric`]).
+    fn evaluate(&self, encoder: &Encoder) -> Result<BTreeMap<String, f64>>;
+}
 
 /// Held-out queries with their judgements and the documents they are ranked among.
 #[derive(Debug, Clone)]
@@ -27,6 +42,43 @@ pub struct DevSet {
 const DEPTH: usize = 100;
 
 impl DevSet {
+    /// A split of its own over the whole corpus. Judged documents missing from the corpus are
+    /// dropped; a split none of whose judged documents is in the corpus is an error (`source`
+    /// names the qrels file).
+    pub fn whole(split: &Split, corpus: &[Document], source: &str) -> Result<DevSet> {
+        let ids: HashSet<&str> = corpus.iter().map(|d| d.id.as_str()).collect();
+        let mut qrels = Qrels::new();
+        for (q, rels) in &split.qrels {
+            let kept: std::collections::HashMap<String, i32> = rels
+                .iter()
+                .filter(|(d, _)| ids.contains(d.as_str()))
+                .map(|(d, &g)| (d.clone(), g))
+                .collect();
+            if kept.values().any(|&g| g > 0) {
+                qrels.insert(q.clone(), kept);
+            }
+        }
+        if qrels.is_empty() {
+            return Err(TrainError::Data(format!(
+                "{source}: no judged document of the dev split is in the corpus ({} queries, \
+                 {} judgements); is it the qrels of another dataset?",
+                split.queries.len(),
+                split.qrels.values().map(|r| r.len()).sum::<usize>()
+            )));
+        }
+        let queries = split
+            .queries
+            .iter()
+            .filter(|q| qrels.contains_key(&q.id))
+            .cloned()
+            .collect();
+        Ok(DevSet {
+            queries,
+            qrels,
+            docs: corpus.to_vec(),
+        })
+    }
+
     /// Holds out `queries` queries of `split` (chosen with `seed`), with every judged document and
     /// `extra_docs` other documents of `corpus` sampled with the same seed.
     pub fn hold_out(
@@ -80,20 +132,47 @@ impl DevSet {
         self.queries.iter().map(|q| q.id.as_str()).collect()
     }
 
-    /// Texts of the held-out queries (for training files without `query_id`).
-    pub fn query_texts(&self) -> HashSet<&str> {
-        self.queries.iter().map(|q| q.text.as_str()).collect()
+    /// Removes the training rows of the held-out queries (by `query_id`, or by query text for
+    /// rows without one), so that no dev query is trained on; returns how many were removed.
+    pub fn remove_from(&self, triplets: &mut Vec<Triplet>) -> usize {
+        let ids = self.query_ids();
+        let texts: HashSet<&str> = self.queries.iter().map(|q| q.text.as_str()).collect();
+        let before = triplets.len();
+        triplets.retain(|t| match &t.query_id {
+            Some(id) => !ids.contains(id.as_str()),
+            None => !texts.contains(t.query.as_str()),
+        });
+        before - triplets.len()
     }
 
-    /// Dense retrieval metrics of `encoder` on this set (exact cosine, ties by document id).
-    pub fn evaluate(&self, encoder: &Encoder) -> Result<Metrics> {
+    /// The split without the held-out queries (what mining may use).
+    pub fn remove_from_split(&self, split: &Split) -> Split {
+        let ids = self.query_ids();
+        Split {
+            queries: split
+                .queries
+                .iter()
+                .filter(|q| !ids.contains(q.id.as_str()))
+                .cloned()
+                .collect(),
+            qrels: split
+                .qrels
+                .iter()
+                .filter(|(q, _)| !ids.contains(q.as_str()))
+                .map(|(q, r)| (q.clone(), r.clone()))
+                .collect(),
+        }
+    }
+
+    /// Dense retrieval run of `encoder` on this set (exact cosine, ties by document id).
+    pub fn run(&self, encoder: &Encoder) -> Result<Run> {
         let dim = encoder.dim();
         let doc_texts: Vec<String> = self.docs.iter().map(Document::full_text).collect();
         let doc_refs: Vec<&str> = doc_texts.iter().map(String::as_str).collect();
         let docs = trine_eval::exact::normalized(&encoder.encode(&doc_refs, &mut |_| {})?, dim);
         let q_refs: Vec<&str> = self.queries.iter().map(|q| q.text.as_str()).collect();
         let qs = trine_eval::exact::normalized(&encoder.encode(&q_refs, &mut |_| {})?, dim);
-        let run: Run = self
+        Ok(self
             .queries
             .iter()
             .zip(qs.chunks_exact(dim))
@@ -111,7 +190,122 @@ impl DevSet {
                 hits.truncate(DEPTH);
                 (q.id.clone(), hits)
             })
+            .collect())
+    }
+}
+
+impl Dev for DevSet {
+    fn metric(&self) -> &'static str {
+        "ndcg@10"
+    }
+
+    fn evaluate(&self, encoder: &Encoder) -> Result<BTreeMap<String, f64>> {
+        let m = evaluate(&self.run(encoder)?, &self.qrels).0;
+        Ok(BTreeMap::from([
+            ("ndcg@10".to_string(), m.ndcg_10),
+            ("recall@100".to_string(), m.recall_100),
+            ("mrr@10".to_string(), m.mrr_10),
+        ]))
+    }
+}
+
+/// Texts with class labels, scored by spherical k-means with k = number of classes.
+#[derive(Debug, Clone)]
+pub struct LabelledDev {
+    pub rows: Vec<LabelledText>,
+    /// k-means restarts per evaluation.
+    pub n_init: usize,
+    pub seed: u64,
+}
+
+impl LabelledDev {
+    /// Splits `rows` into (train, dev): `fraction` of every class (at least one text of each)
+    /// goes to dev, chosen with `seed`, so that the dev classes look like the training ones.
+    pub fn hold_out(
+        rows: Vec<LabelledText>,
+        fraction: f64,
+        seed: u64,
+    ) -> Result<(Vec<LabelledText>, LabelledDev)> {
+        if !(fraction > 0.0 && fraction < 1.0) {
+            return Err(TrainError::Settings(format!(
+                "the dev fraction must be in (0, 1), got {fraction}"
+            )));
+        }
+        let (labels, names) = class_ids(&rows);
+        let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); names.len()];
+        for (i, &l) in labels.iter().enumerate() {
+            by_class[l as usize].push(i);
+        }
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x1abe_11ed);
+        let mut dev_rows = HashSet::new();
+        for members in &mut by_class {
+            members.shuffle(&mut rng);
+            let n = ((members.len() as f64 * fraction).round() as usize).clamp(1, members.len());
+            dev_rows.extend(members[..n].iter().copied());
+        }
+        let (mut train, mut dev) = (Vec::new(), Vec::new());
+        for (i, r) in rows.into_iter().enumerate() {
+            if dev_rows.contains(&i) {
+                dev.push(r);
+            } else {
+                train.push(r);
+            }
+        }
+        Ok((
+            train,
+            LabelledDev {
+                rows: dev,
+                n_init: 4,
+                seed,
+            },
+        ))
+    }
+}
+
+impl Dev for LabelledDev {
+    fn metric(&self) -> &'static str {
+        "v_measure"
+    }
+
+    fn evaluate(&self, encoder: &Encoder) -> Result<BTreeMap<String, f64>> {
+        let texts: Vec<&str> = self.rows.iter().map(|r| r.text.as_str()).collect();
+        let emb = encoder.encode(&texts, &mut |_| {})?;
+        let (gold, names) = class_ids(&self.rows);
+        let options = trine_cluster::KMeansOptions {
+            k: names.len(),
+            n_init: self.n_init,
+            spherical: true,
+            seed: self.seed,
+            ..Default::default()
+        };
+        let km = trine_cluster::kmeans::kmeans(&emb, encoder.dim(), &options)?;
+        let (homogeneity, completeness, v) =
+            trine_cluster::metrics::v_measure(&gold, &km.labels)?;
+        let ari = trine_cluster::metrics::ari(&gold, &km.labels)?;
+        Ok(BTreeMap::from([
+            ("v_measure".to_string(), v),
+            ("homogeneity".to_string(), homogeneity),
+            ("completeness".to_string(), completeness),
+            ("ari".to_string(), ari),
+        ]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labelled_hold_out_is_stratified() {
+        let rows: Vec<LabelledText> = (0..30)
+            .map(|i| LabelledText {
+                text: format!("t{i}"),
+                label: if i < 20 { "a" } else { "b" }.into(),
+            })
             .collect();
-        Ok(evaluate(&run, &self.qrels).0)
+        let (train, dev) = LabelledDev::hold_out(rows, 0.1, 7).unwrap();
+        let count = |rs: &[LabelledText], l: &str| rs.iter().filter(|r| r.label == l).count();
+        assert_eq!((count(&dev.rows, "a"), count(&dev.rows, "b")), (2, 1));
+        assert_eq!((count(&train, "a"), count(&train, "b")), (18, 9));
     }
 }

@@ -28,6 +28,15 @@ pub enum TrainError {
     /// The settings cannot work together (e.g. a loss that needs labels without any).
     #[error("invalid training settings: {0}")]
     Settings(String),
+    /// The training or dev data cannot be used as it is (names the file, row or class).
+    #[error("{0}")]
+    Data(String),
+    /// Building or searching the mining index failed.
+    #[error(transparent)]
+    Index(#[from] trine_index::IndexError),
+    /// Clustering the dev set failed.
+    #[error(transparent)]
+    Cluster(#[from] trine_cluster::ClusterError),
     /// The loss became NaN or infinite.
     #[error(
         "step {step}: the loss is not finite ({value}); lower the learning rate or check the data"

@@ -1,4 +1,5 @@
-//! Fine-tuning a sentence encoder on (query, positive, negative) triplets.
+//! Fine-tuning a sentence encoder on (query, positive, negative) triplets or on texts with
+//! class labels.
 //!
 //! * [`loss`]: triplet (Euclidean, squared, cosine), in-batch mining (batch-all, batch-hard,
 //!   semi-hard), contrastive, quadruplet, Proxy-NCA, Proxy-Anchor and InfoNCE, each with its
@@ -8,22 +9,42 @@
 //! * [`model`]: the encoder's weights as trainable variables, saved in the sentence-transformers
 //!   layout;
 //! * [`optim`]: AdamW, the warm-up/decay schedule, gradient clipping;
-//! * [`trainer`]: the loop, dev evaluation ([`dev`]), checkpoints ([`checkpoint`]) and curves
-//!   ([`curves`]);
-//! * [`mine`]: choosing hard negatives from a retriever's ranking, with false-negative guards.
+//! * [`data`]: what a run trains on: triplets with the split's judgements, or labelled texts;
+//! * [`batches`]: batches without duplicates, and P classes × K texts;
+//! * [`trainer`]: the loop (whole or gradient-cached batches), dev evaluation ([`dev`]),
+//!   checkpoints ([`checkpoint`]) and curves ([`curves`]);
+//! * [`mine`]: hard negatives from a trine index, with false-negative guards.
 
+pub mod batches;
 pub mod checkpoint;
 pub mod curves;
+pub mod data;
 pub mod dev;
 mod error;
+pub mod finetune;
+mod gradients;
 pub mod labels;
 pub mod loss;
 pub mod mine;
 pub mod model;
 pub mod objective;
 pub mod optim;
+mod prepared;
+#[cfg(test)]
+mod test_support;
 pub mod trainer;
 
 pub use error::{Result, TrainError};
-pub use objective::Objective;
+pub use data::{LabelledText, TrainData};
+pub use dev::{Dev, DevSet, LabelledDev};
+pub use objective::{LossKind, LossParams, Objective};
 pub use trainer::{train, Observer, ProxyInit, RunOptions, TrainConfig, TrainSummary};
+
+/// Peak resident memory of this process in MiB (Linux `VmHWM`), for reports; `None` where
+/// /proc is unavailable.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}

@@ -6,25 +6,26 @@
 //! the shuffle; step and micro-batch for dropout), so a run resumed from a checkpoint takes the
 //! same path as one that was never interrupted.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use candle_core::{DType, Device, Tensor, Var};
+use candle_core::{Device, Tensor, Var};
 use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use trine_corpus::triplets::Triplet;
 use trine_encoder::seed::mix;
 use trine_encoder::{EncoderOptions, Precision};
 
+use crate::batches;
 use crate::checkpoint::{self, RunState};
 use crate::curves::{self, EvalRecord, StepRecord};
-use crate::dev::DevSet;
-use crate::labels::{self, Labels};
+use crate::data::TrainData;
+use crate::dev::Dev;
+use crate::gradients::{accumulate, Grads, LossOf};
 use crate::model::TrainableModel;
 use crate::objective::{BatchEmbeddings, Objective};
 use crate::optim::{clip_grad_norm, decays, schedule, AdamW, AdamWConfig, Param};
+use crate::prepared::Prepared;
 use crate::{Result, TrainError};
 
 /// How class proxies start.
@@ -65,6 +66,50 @@ pub struct TrainConfig {
     pub keep_checkpoints: usize,
     /// Stop after this many steps (the schedule still spans the full run).
     pub max_steps: Option<usize>,
+    /// Texts per forward pass with cached embedding gradients (GradCache), so that a large
+    /// batch fits in the memory of a small one; `None` embeds each batch in one pass.
+    #[serde(default)]
+    pub mini_batch: Option<usize>,
+    /// Labelled data: texts of each class per batch (K of P × K; P = batch size / K).
+    #[serde(default = "default_per_class")]
+    pub per_class: usize,
+}
+
+fn default_per_class() -> usize {
+    4
+}
+
+impl Default for TrainConfig {
+    /// `trine train`'s defaults: InfoNCE (scale 20), batch 16, one epoch at lr 2e-5, 10%
+    /// warm-up, clipping at 1, seed 42, a checkpoint every 20 steps.
+    fn default() -> Self {
+        TrainConfig {
+            objective: Objective::build(crate::LossKind::InfoNce, &Default::default()),
+            batch_size: 16,
+            accumulation: 1,
+            epochs: 1,
+            lr: 2e-5,
+            proxy_lr: 2e-3,
+            proxy_init: ProxyInit::Mean,
+            warmup_ratio: 0.1,
+            max_grad_norm: 1.0,
+            adamw: AdamWConfig::default(),
+            seed: 42,
+            eval_every: 0,
+            checkpoint_every: 20,
+            keep_checkpoints: 2,
+            max_steps: None,
+            mini_batch: None,
+            per_class: default_per_class(),
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Optimizer steps a run over `rows` training rows takes (before `max_steps`).
+    pub fn planned_steps(&self, rows: usize) -> usize {
+        rows.div_ceil(self.batch_size).div_ceil(self.accumulation) * self.epochs
+    }
 }
 
 /// Progress reports from the loop.
@@ -77,6 +122,8 @@ pub trait Observer {
     fn eval(&mut self, record: &EvalRecord, best: bool);
     /// A note for the user (data kept and dropped, checkpoint written...).
     fn note(&mut self, message: &str);
+    /// Progress of a stage outside the training loop (embedding, mining): `done` of `total`.
+    fn progress(&mut self, _stage: &str, _done: usize, _total: usize) {}
 }
 
 /// What a finished run reports.
@@ -95,6 +142,8 @@ pub struct TrainSummary {
     /// `seconds_per_step` × steps per epoch.
     pub seconds_per_epoch: f64,
     pub best: Option<EvalRecord>,
+    /// Every dev evaluation of the run (the dev curve).
+    pub evals: Vec<EvalRecord>,
     pub resumed_from: Option<usize>,
     pub output: PathBuf,
 }
@@ -115,7 +164,7 @@ pub struct RunOptions<'a> {
 
 /// A stable 64-bit FNV-1a digest of the training texts (not cryptographic; it only guards
 /// against resuming on a different file).
-fn digest<'a>(parts: impl Iterator<Item = &'a str>) -> String {
+fn digest<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for p in parts {
         for b in p.bytes().chain([0u8]) {
@@ -126,45 +175,47 @@ fn digest<'a>(parts: impl Iterator<Item = &'a str>) -> String {
     format!("{h:016x}")
 }
 
-struct Tokenized {
-    query: Vec<Vec<u32>>,
-    positive: Vec<Vec<u32>>,
-    negative: Vec<Vec<u32>>,
+/// The micro-batches of one epoch (row indices).
+fn epoch_batches(prepared: &Prepared, config: &TrainConfig, epoch: usize) -> Vec<Vec<usize>> {
+    match prepared {
+        Prepared::Triplets(t) => {
+            batches::no_duplicates(t.keys.len(), config.batch_size, config.seed, epoch, |r| {
+                t.keys[r]
+            })
+        }
+        Prepared::Labelled(l) => batches::per_class(
+            &l.labels,
+            config.batch_size / config.per_class,
+            config.per_class,
+            config.seed,
+            epoch,
+        ),
+    }
 }
 
-/// Trains `model` on `triplets` and writes the result to `run.out`.
+/// Trains `model` on `data` and writes the result to `run.out`.
 pub fn train(
     model: TrainableModel,
-    triplets: &[Triplet],
-    dev: Option<&DevSet>,
+    data: &TrainData,
+    dev: Option<&dyn Dev>,
     config: &TrainConfig,
     run: &RunOptions,
     observer: &mut dyn Observer,
 ) -> Result<TrainSummary> {
-    check_config(config, triplets.len())?;
+    check_config(config, data)?;
     let out = run.out;
     std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
-    let labels = labels::assign(triplets);
-    let texts = |f: fn(&Triplet) -> &str| triplets.iter().map(f).collect::<Vec<&str>>();
-    let tokens = Tokenized {
-        query: model.tokenize(&texts(|t| &t.query))?,
-        positive: model.tokenize(&texts(|t| &t.positive))?,
-        negative: model.tokenize(&texts(|t| &t.negative))?,
-    };
-    let data_digest = digest(
-        triplets
-            .iter()
-            .flat_map(|t| [t.query.as_str(), t.positive.as_str(), t.negative.as_str()]),
-    );
+    let prepared = Prepared::new(&model, data)?;
+    let data_digest = digest(data.texts());
 
-    let micro_per_epoch = triplets.len().div_ceil(config.batch_size);
+    let micro_per_epoch = epoch_batches(&prepared, config, 0).len();
     let steps_per_epoch = micro_per_epoch.div_ceil(config.accumulation);
     let planned = steps_per_epoch * config.epochs;
     let total = config.max_steps.map_or(planned, |m| m.min(planned));
     let warmup = (planned as f64 * config.warmup_ratio).round() as usize;
 
     let proxies = if config.objective.uses_proxies() {
-        let init = init_proxies(&model, triplets, &labels, config, observer)?;
+        let init = init_proxies(&model, data, &prepared, config, observer)?;
         Some(Var::from_tensor(&init)?)
     } else {
         None
@@ -173,7 +224,7 @@ pub fn train(
     let mut state = RunState {
         step: 0,
         config: config.clone(),
-        rows: triplets.len(),
+        rows: data.len(),
         data_digest,
         best: None,
         steps: Vec::new(),
@@ -239,35 +290,35 @@ pub fn train(
             )?;
         }
     }
+    let mut plan: Option<(usize, Vec<Vec<usize>>)> = None;
     while state.step < total {
         let epoch = state.step / steps_per_epoch;
         let in_epoch = state.step % steps_per_epoch;
-        let mut order: Vec<usize> = (0..triplets.len()).collect();
-        order.shuffle(&mut StdRng::seed_from_u64(mix(
-            config.seed ^ mix(epoch as u64)
-        )));
-        let micro: Vec<&[usize]> = order.chunks(config.batch_size).collect();
-        let group = &micro[in_epoch * config.accumulation
+        if plan.as_ref().is_none_or(|(e, _)| *e != epoch) {
+            plan = Some((epoch, epoch_batches(&prepared, config, epoch)));
+        }
+        let micro = &plan.as_ref().expect("planned").1;
+        let group = &micro[(in_epoch * config.accumulation).min(micro.len())
             ..((in_epoch + 1) * config.accumulation).min(micro.len())];
 
         let t0 = Instant::now();
-        // Ordered by name, so the clipping norm is summed in the same order on every run.
-        let mut grads: BTreeMap<String, Vec<f32>> = BTreeMap::new();
-        let mut proxy_grad: Vec<f32> = Vec::new();
+        let mut grads = Grads::default();
         let mut loss_sum = 0f32;
         let examples: usize = group.iter().map(|g| g.len()).sum();
         for (m, rows) in group.iter().enumerate() {
             let seed = mix(config.seed ^ mix(((state.step as u64) << 16) | m as u64));
-            let loss = micro_batch_loss(
+            let weight = rows.len() as f64 / examples as f64;
+            let value = micro_batch(
                 &model,
-                &tokens,
-                &labels,
+                &vars,
+                &prepared,
                 rows,
                 seed,
                 config,
                 proxies.as_ref(),
+                weight,
+                &mut grads,
             )?;
-            let value = loss.to_scalar::<f32>()?;
             if !value.is_finite() {
                 return Err(TrainError::NotFinite {
                     step: state.step,
@@ -275,23 +326,13 @@ pub fn train(
                 });
             }
             loss_sum += value * rows.len() as f32;
-            let weight = rows.len() as f64 / examples as f64;
-            let store = (loss * weight)?.backward()?;
-            for (name, var) in &vars {
-                if let Some(g) = store.get(var.as_tensor()) {
-                    add_into(grads.entry(name.clone()).or_default(), g)?;
-                }
-            }
-            if let Some(p) = &proxies {
-                if let Some(g) = store.get(p.as_tensor()) {
-                    add_into(&mut proxy_grad, g)?;
-                }
-            }
         }
         let grad_norm = {
-            let mut refs: Vec<&mut Vec<f32>> = grads.values_mut().collect();
+            let mut refs: Vec<&mut Vec<f32>> = grads.params.values_mut().collect();
             clip_grad_norm(&mut refs, config.max_grad_norm)
         };
+        let proxy_grad = std::mem::take(&mut grads.proxies);
+        let grads = grads.params;
         let names: Vec<&String> = grads.keys().collect();
         let factor = schedule(state.step, warmup, planned);
         let lr = config.lr * factor;
@@ -383,8 +424,8 @@ pub fn train(
     let seconds_per_step = timed.iter().map(|s| s.seconds).sum::<f64>() / timed.len().max(1) as f64;
     Ok(TrainSummary {
         objective: config.objective.name(),
-        rows: triplets.len(),
-        classes: labels.classes,
+        rows: data.len(),
+        classes: prepared.classes(),
         steps: state.step,
         steps_per_epoch,
         epochs: config.epochs,
@@ -392,15 +433,40 @@ pub fn train(
         seconds_per_step,
         seconds_per_epoch: seconds_per_step * steps_per_epoch as f64,
         best: state.best.clone(),
+        evals: state.evals.clone(),
         resumed_from,
         output: out.to_path_buf(),
     })
 }
 
-fn check_config(config: &TrainConfig, rows: usize) -> Result<()> {
+fn check_config(config: &TrainConfig, data: &TrainData) -> Result<()> {
     let bad = |m: &str| Err(TrainError::Settings(m.into()));
-    if rows == 0 {
+    if data.is_empty() {
         return bad("no training rows");
+    }
+    if config.mini_batch == Some(0) {
+        return bad("the mini-batch size of cached gradients must be at least 1");
+    }
+    if data.is_labelled() {
+        if !config.objective.works_on_labels() {
+            return Err(TrainError::Settings(format!(
+                "{} needs (query, positive, negative) triplets; on labelled texts use batch-all, \
+                 batch-hard, semi-hard, proxy-nca, proxy-anchor or infonce",
+                config.objective.name()
+            )));
+        }
+        if config.per_class < 2 {
+            return bad("labelled batches need at least 2 texts per class (K ≥ 2)");
+        }
+        if config.batch_size < 2 * config.per_class {
+            return Err(TrainError::Settings(format!(
+                "a batch of {} with {} texts per class holds fewer than 2 classes; raise the \
+                 batch size to at least {}",
+                config.batch_size,
+                config.per_class,
+                2 * config.per_class
+            )));
+        }
     }
     if config.batch_size == 0 || config.accumulation == 0 || config.epochs == 0 {
         return bad("batch size, accumulation and epochs must be at least 1");
@@ -414,51 +480,72 @@ fn check_config(config: &TrainConfig, rows: usize) -> Result<()> {
     Ok(())
 }
 
-fn add_into(acc: &mut Vec<f32>, g: &Tensor) -> Result<()> {
-    let v: Vec<f32> = g.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?;
-    if acc.is_empty() {
-        *acc = v;
-    } else {
-        acc.iter_mut().zip(v).for_each(|(a, b)| *a += b);
-    }
-    Ok(())
-}
-
-fn micro_batch_loss(
+/// Adds one micro-batch's weighted gradient to `grads`; returns its loss.
+#[allow(clippy::too_many_arguments)]
+fn micro_batch(
     model: &TrainableModel,
-    tokens: &Tokenized,
-    labels: &Labels,
+    vars: &[(String, Var)],
+    prepared: &Prepared,
     rows: &[usize],
     seed: u64,
     config: &TrainConfig,
     proxies: Option<&Var>,
-) -> Result<Tensor> {
-    let b = rows.len();
-    let queries: Vec<&[u32]> = rows.iter().map(|&r| tokens.query[r].as_slice()).collect();
-    let docs: Vec<&[u32]> = rows
-        .iter()
-        .map(|&r| tokens.positive[r].as_slice())
-        .chain(rows.iter().map(|&r| tokens.negative[r].as_slice()))
-        .collect();
-    let q = model.embed(&queries, seed)?;
-    let d = model.embed(&docs, mix(seed))?;
-    let (p, n) = (d.narrow(0, 0, b)?, d.narrow(0, b, b)?);
-    let anchor: Vec<u32> = rows.iter().map(|&r| labels.anchor[r]).collect();
-    let negative: Vec<u32> = rows.iter().map(|&r| labels.negative[r]).collect();
-    let batch = BatchEmbeddings {
-        query: &q,
-        positive: &p,
-        negative: &n,
-        anchor_labels: &anchor,
-        negative_labels: &negative,
+    weight: f64,
+    grads: &mut Grads,
+) -> Result<f32> {
+    let proxy_tensor = proxies.map(|p| p.as_tensor());
+    let (segments, loss_of): (Vec<Vec<&[u32]>>, Box<LossOf>) = match prepared {
+        Prepared::Triplets(t) => {
+            let b = rows.len();
+            let queries: Vec<&[u32]> = rows.iter().map(|&r| t.query[r].as_slice()).collect();
+            let docs: Vec<&[u32]> = rows
+                .iter()
+                .map(|&r| t.positive[r].as_slice())
+                .chain(rows.iter().map(|&r| t.negative[r].as_slice()))
+                .collect();
+            let anchor: Vec<u32> = rows.iter().map(|&r| t.labels.anchor[r]).collect();
+            let negative: Vec<u32> = rows.iter().map(|&r| t.labels.negative[r]).collect();
+            let exclude = t.exclusion(rows);
+            let loss_of = move |e: &[Tensor]| {
+                let batch = BatchEmbeddings {
+                    query: &e[0],
+                    positive: &e[1].narrow(0, 0, b)?,
+                    negative: &e[1].narrow(0, b, b)?,
+                    anchor_labels: &anchor,
+                    negative_labels: &negative,
+                    exclude: exclude.as_deref(),
+                };
+                Ok(config.objective.forward(&batch, proxy_tensor)?.0)
+            };
+            (vec![queries, docs], Box::new(loss_of))
+        }
+        Prepared::Labelled(l) => {
+            let texts: Vec<&[u32]> = rows.iter().map(|&r| l.tokens[r].as_slice()).collect();
+            let labels: Vec<u32> = rows.iter().map(|&r| l.labels[r]).collect();
+            let loss_of = move |e: &[Tensor]| {
+                config
+                    .objective
+                    .forward_labelled(&e[0], &labels, proxy_tensor)
+            };
+            (vec![texts], Box::new(loss_of))
+        }
     };
-    let proxies = proxies.map(|p| p.as_tensor());
-    Ok(config.objective.forward(&batch, proxies)?.0)
+    accumulate(
+        model,
+        vars,
+        &segments,
+        seed,
+        config.mini_batch,
+        &*loss_of,
+        weight,
+        proxies,
+        grads,
+    )
 }
 
 fn evaluate(
     model: &TrainableModel,
-    dev: &DevSet,
+    dev: &dyn Dev,
     precision: Precision,
     state: &mut RunState,
     best_dir: &Path,
@@ -468,17 +555,18 @@ fn evaluate(
         precision,
         ..Default::default()
     })?;
-    let m = dev.evaluate(&encoder)?;
+    let metrics = dev.evaluate(&encoder)?;
+    let metric = dev.metric();
     let record = EvalRecord {
         step: state.step,
-        ndcg_10: m.ndcg_10,
-        recall_100: m.recall_100,
-        mrr_10: m.mrr_10,
+        metric: metric.to_string(),
+        score: metrics.get(metric).copied().unwrap_or(f64::NAN),
+        metrics,
     };
     let better = state
         .best
         .as_ref()
-        .is_none_or(|b| record.ndcg_10 > b.ndcg_10);
+        .is_none_or(|b| record.score > b.score);
     if better {
         write_best(model, best_dir)?;
         state.best = Some(record.clone());
@@ -509,16 +597,16 @@ fn write_best(model: &TrainableModel, best_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Proxies for every class: random normal, or the mean embedding of the class's texts.
+/// Proxies for every class: random uniform in [−1, 1), or the mean embedding of the class's texts.
 fn init_proxies(
     model: &TrainableModel,
-    triplets: &[Triplet],
-    labels: &Labels,
+    data: &TrainData,
+    prepared: &Prepared,
     config: &TrainConfig,
     observer: &mut dyn Observer,
 ) -> Result<Tensor> {
     let dim = model.dim();
-    let classes = labels.classes;
+    let classes = prepared.classes();
     match config.proxy_init {
         ProxyInit::Random => {
             let mut rng = StdRng::seed_from_u64(mix(config.seed ^ 0x9e0));
@@ -533,21 +621,25 @@ fn init_proxies(
             ));
             let encoder = model.encoder(EncoderOptions::default())?;
             // Each distinct (text, class) pair counts once, so repeated positives do not weigh more.
+            let pairs: Vec<(&str, u32)> = match (data, prepared) {
+                (TrainData::Triplets { rows, .. }, Prepared::Triplets(t)) => rows
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(i, r)| {
+                        let (a, n) = (t.labels.anchor[i], t.labels.negative[i]);
+                        [(r.query.as_str(), a), (r.positive.as_str(), a), (r.negative.as_str(), n)]
+                    })
+                    .collect(),
+                (TrainData::Labelled { rows }, Prepared::Labelled(l)) => rows
+                    .iter()
+                    .zip(&l.labels)
+                    .map(|(r, &c)| (r.text.as_str(), c))
+                    .collect(),
+                _ => unreachable!("prepared from the same data"),
+            };
             let mut seen = std::collections::HashSet::new();
-            let mut texts: Vec<&str> = Vec::new();
-            let mut owner: Vec<u32> = Vec::new();
-            for (i, t) in triplets.iter().enumerate() {
-                for (text, class) in [
-                    (t.query.as_str(), labels.anchor[i]),
-                    (t.positive.as_str(), labels.anchor[i]),
-                    (t.negative.as_str(), labels.negative[i]),
-                ] {
-                    if seen.insert((text, class)) {
-                        texts.push(text);
-                        owner.push(class);
-                    }
-                }
-            }
+            let (texts, owner): (Vec<&str>, Vec<u32>) =
+                pairs.into_iter().filter(|p| seen.insert(*p)).unzip();
             let emb = encoder.encode(&texts, &mut |_| {})?;
             let mut sums = vec![0f32; classes * dim];
             for (row, &c) in emb.chunks_exact(dim).zip(&owner) {

@@ -56,6 +56,10 @@ pub enum Command {
     /// Fine-tune the encoder on triplets (triplet, mined, contrastive, quadruplet, proxy or
     /// InfoNCE loss); writes a sentence-transformers model folder.
     Train(TrainArgs),
+    /// From a corpus to a fine-tuned model in one command: mine (BEIR) or batch by class
+    /// (labelled texts), train with the recommended recipe, choose on dev, write the model, its
+    /// card and a before/after report.
+    Finetune(FinetuneArgs),
 }
 
 #[derive(Debug, Args)]

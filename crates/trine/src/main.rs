@@ -5,7 +5,6 @@ mod cli;
 mod commands;
 mod data_root;
 mod progress;
-mod rss;
 
 use clap::Parser;
 

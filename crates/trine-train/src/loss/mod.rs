@@ -9,6 +9,7 @@ mod mining;
 mod proxy_anchor;
 mod proxy_nca;
 mod quadruplet;
+mod supcon;
 mod triplet;
 
 #[cfg(test)]
@@ -21,6 +22,7 @@ pub use mining::{MinedTripletLoss, Miner, MiningStats};
 pub use proxy_anchor::ProxyAnchorLoss;
 pub use proxy_nca::ProxyNcaLoss;
 pub use quadruplet::QuadrupletLoss;
+pub use supcon::SupConLoss;
 pub use triplet::TripletLoss;
 
 use candle_core::{Result, Tensor};

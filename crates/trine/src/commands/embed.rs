@@ -8,7 +8,7 @@ use trine_corpus::{embeddings, read_corpus};
 
 use super::shared;
 use crate::cli::{Cli, EmbedArgs};
-use crate::{data_root, rss};
+use crate::{data_root};
 
 pub fn run(cli: &Cli, args: &EmbedArgs) -> anyhow::Result<()> {
     let input = data_root::resolve(&cli.data_root, &args.input);
@@ -46,7 +46,7 @@ pub fn run(cli: &Cli, args: &EmbedArgs) -> anyhow::Result<()> {
             "max_seq_length": encoder.folder().max_seq_length,
             "threads": rayon::current_num_threads(),
             "dtype": "f32",
-            "peak_rss_mib": rss::peak_rss_mib(),
+            "peak_rss_mib": trine_train::peak_rss_mib(),
         });
         shared::write_json(path, &report)?;
     }

@@ -5,6 +5,8 @@ mod embed;
 mod encode;
 mod eval;
 mod eval_cluster;
+mod finetune;
+mod flags;
 mod index;
 mod mine;
 mod retrieve;
@@ -30,5 +32,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Mine(args) => mine::run(&cli, args),
         Command::Train(args) => train::run(&cli, args),
+        Command::Finetune(args) => finetune::run(&cli, args),
     }
 }

@@ -1,9 +1,10 @@
-//! Running a batch of queries against an index in one of the three modes.
+//! Running a batch of queries against an index in one of the three modes: the query encoding
+//! and flag handling of the commands; the ranking itself is `trine_index::batch`.
 
 use trine_corpus::beir::Query;
 use trine_encoder::Encoder;
-use trine_eval::{Hit, Run};
-use trine_index::{FusedHit, Fusion, Index, ModelInfo};
+use trine_eval::Run;
+use trine_index::{Fusion, Index, ModelInfo};
 
 use super::shared;
 use crate::cli::{FusionArg, FusionArgs, ModeArg};
@@ -27,11 +28,13 @@ pub fn fusion(args: &FusionArgs, index: &Index) -> Fusion {
     }
 }
 
-/// Per-query candidate lists, computed once so that several fusions can be tried on them.
-pub struct Candidates {
-    pub lexical: Vec<Vec<(usize, f32)>>,
-    pub dense: Vec<Vec<(usize, f32)>>,
-    pub vectors: Vec<Vec<f32>>,
+/// The library's search mode for a `--mode` flag.
+pub fn mode(m: ModeArg) -> trine_index::Mode {
+    match m {
+        ModeArg::Lexical => trine_index::Mode::Lexical,
+        ModeArg::Dense => trine_index::Mode::Dense,
+        ModeArg::Hybrid => trine_index::Mode::Hybrid,
+    }
 }
 
 /// Query embeddings (with a progress bar), checked against the index's model.
@@ -49,63 +52,18 @@ pub fn embed_queries(
         .collect())
 }
 
-/// Lexical and/or dense candidates for every query.
-pub fn candidates(
+/// Query vectors when the mode needs them.
+fn vectors_for(
     index: &Index,
     encoder: Option<&Encoder>,
     queries: &[Query],
     mode: ModeArg,
-    depth: usize,
-) -> anyhow::Result<Candidates> {
-    let vectors = match (mode, encoder) {
-        (ModeArg::Lexical, _) => Vec::new(),
-        (_, Some(enc)) => embed_queries(index, enc, queries)?,
+) -> anyhow::Result<Option<Vec<Vec<f32>>>> {
+    Ok(match (mode, encoder) {
+        (ModeArg::Lexical, _) => None,
+        (_, Some(enc)) => Some(embed_queries(index, enc, queries)?),
         (_, None) => anyhow::bail!("dense and hybrid search need a model"),
-    };
-    let lexical = if mode == ModeArg::Dense {
-        Vec::new()
-    } else {
-        queries
-            .iter()
-            .map(|q| index.search_lexical(&q.text, depth))
-            .collect::<Result<_, _>>()?
-    };
-    let dense = vectors
-        .iter()
-        .map(|v| index.search_dense(v, depth))
-        .collect::<Result<_, _>>()?;
-    Ok(Candidates {
-        lexical,
-        dense,
-        vectors,
     })
-}
-
-/// Fuses candidate lists into a run of depth `k`.
-pub fn fuse_all(index: &Index, queries: &[Query], c: &Candidates, fusion: Fusion, k: usize) -> Run {
-    queries
-        .iter()
-        .enumerate()
-        .map(|(i, q)| {
-            let q_unit = trine_index::dense::unit(&c.vectors[i]);
-            let mut fused: Vec<FusedHit> = trine_index::fusion::fuse(
-                &c.lexical[i],
-                &c.dense[i],
-                |row| trine_eval::exact::dot(&q_unit, index.vector(row)),
-                fusion,
-                |row| index.document(row).id.clone(),
-            );
-            fused.truncate(k);
-            let hits = fused
-                .into_iter()
-                .map(|h| Hit {
-                    doc_id: index.document(h.row).id.clone(),
-                    score: h.score,
-                })
-                .collect();
-            (q.id.clone(), hits)
-        })
-        .collect()
 }
 
 /// Runs every query in `mode` and returns a run of depth `k`.
@@ -118,31 +76,14 @@ pub fn run_queries(
     k: usize,
     candidates_depth: usize,
 ) -> anyhow::Result<Run> {
-    let depth = if mode == ModeArg::Hybrid {
-        candidates_depth.max(k)
-    } else {
-        k
-    };
-    let c = candidates(index, encoder, queries, mode, depth)?;
-    let to_hits = |list: &[(usize, f32)]| -> Vec<Hit> {
-        list.iter()
-            .map(|&(row, score)| Hit {
-                doc_id: index.document(row).id.clone(),
-                score,
-            })
-            .collect()
-    };
-    Ok(match mode {
-        ModeArg::Lexical => queries
-            .iter()
-            .zip(&c.lexical)
-            .map(|(q, l)| (q.id.clone(), to_hits(l)))
-            .collect(),
-        ModeArg::Dense => queries
-            .iter()
-            .zip(&c.dense)
-            .map(|(q, d)| (q.id.clone(), to_hits(d)))
-            .collect(),
-        ModeArg::Hybrid => fuse_all(index, queries, &c, fusion, k),
-    })
+    let vectors = vectors_for(index, encoder, queries, mode)?;
+    Ok(trine_index::batch::run(
+        index,
+        queries,
+        vectors.as_deref(),
+        self::mode(mode),
+        fusion,
+        k,
+        candidates_depth,
+    )?)
 }

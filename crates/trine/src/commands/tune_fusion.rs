@@ -4,26 +4,11 @@
 //! Hybrid Retrieval"); the choice is stored in the index as its default for hybrid search.
 
 use trine_corpus::beir::load_split;
-use trine_eval::evaluate;
 use trine_index::{Fusion, Index};
 
 use super::{retrieve, shared};
-use crate::cli::{Cli, ModeArg, TuneFusionArgs};
+use crate::cli::{Cli, TuneFusionArgs};
 use crate::data_root;
-
-/// The fusions tried: RRF at a few k, convex and z-score at α = 0, 0.05, …, 1.
-fn grid() -> Vec<Fusion> {
-    let mut g: Vec<Fusion> = [20.0, 60.0, 100.0]
-        .iter()
-        .map(|&k| Fusion::Rrf { k })
-        .collect();
-    for i in 0..=20 {
-        let alpha = i as f32 / 20.0;
-        g.push(Fusion::Convex { alpha });
-        g.push(Fusion::Zscore { alpha });
-    }
-    g
-}
 
 pub fn run(cli: &Cli, a: &TuneFusionArgs) -> anyhow::Result<()> {
     if a.split == "test" {
@@ -39,22 +24,14 @@ pub fn run(cli: &Cli, a: &TuneFusionArgs) -> anyhow::Result<()> {
     }
     let index = Index::open(&a.index)?;
     let encoder = shared::load_encoder(&a.model)?;
-    let c = retrieve::candidates(
+    let vectors = retrieve::embed_queries(&index, &encoder, &split.queries)?;
+    let results = trine_index::batch::tune_fusion(
         &index,
-        Some(&encoder),
         &split.queries,
-        ModeArg::Hybrid,
+        &vectors,
+        &split.qrels,
         a.candidates,
     )?;
-    let mut results: Vec<(Fusion, f64)> = grid()
-        .into_iter()
-        .map(|f| {
-            let run = retrieve::fuse_all(&index, &split.queries, &c, f, 100);
-            (f, evaluate(&run, &split.qrels).0.ndcg_10)
-        })
-        .collect();
-    // Best nDCG@10 first; among equals, the earlier (simpler) grid entry.
-    results.sort_by(|x, y| y.1.total_cmp(&x.1));
     println!(
         "{} queries of {} {}; nDCG@10 of the best fusions:",
         split.queries.len(),

@@ -38,3 +38,45 @@ pub fn tiny_model(dir: &Path) -> String {
     write_tiny_model(&m, &TinySpec::default()).unwrap();
     m.to_string_lossy().into_owned()
 }
+
+/// Words of the tiny model's vocabulary the test corpora are made of.
+pub const WORDS: &[&str] = &[
+    "cat", "dog", "sun", "moon", "car", "mat", "red", "blue", "big", "small", "fast", "slow",
+];
+
+/// A BEIR folder of 12 documents; queries q0..q7 judge d_i (and, per `train_qrels`, more) in
+/// `qrels/train.tsv`; with `dev`, queries q8..q10 judge d_i (grade 2) and d_{i+1} in
+/// `qrels/dev.tsv`.
+pub fn tiny_beir(d: &Path, train_qrels: impl Fn(usize) -> Vec<usize>, dev: bool) {
+    let mut corpus = String::new();
+    for (i, w) in WORDS.iter().enumerate() {
+        let next = WORDS[(i + 1) % WORDS.len()];
+        corpus.push_str(&format!(
+            "{{\"_id\":\"d{i}\",\"title\":\"{w}\",\"text\":\"the {w} sat on the {next} .\"}}\n"
+        ));
+    }
+    std::fs::write(d.join("corpus.jsonl"), corpus).unwrap();
+    let mut queries = String::new();
+    let mut train = String::from("query-id\tcorpus-id\tscore\n");
+    let mut dev_qrels = String::from("query-id\tcorpus-id\tscore\n");
+    for i in 0..11 {
+        queries.push_str(&format!(
+            "{{\"_id\":\"q{i}\",\"text\":\"a {} is {}\"}}\n",
+            WORDS[i],
+            WORDS[i + 1]
+        ));
+        if i < 8 {
+            for doc in train_qrels(i) {
+                train.push_str(&format!("q{i}\td{doc}\t1\n"));
+            }
+        } else {
+            dev_qrels.push_str(&format!("q{i}\td{i}\t2\nq{i}\td{}\t1\n", i + 1));
+        }
+    }
+    std::fs::write(d.join("queries.jsonl"), queries).unwrap();
+    std::fs::create_dir_all(d.join("qrels")).unwrap();
+    std::fs::write(d.join("qrels/train.tsv"), train).unwrap();
+    if dev {
+        std::fs::write(d.join("qrels/dev.tsv"), dev_qrels).unwrap();
+    }
+}

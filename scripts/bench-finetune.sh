@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Fine-tuning benchmark (part of `make bench`): `trine finetune` with its recommended recipe on
+# corpora it was not tuned on, seeds 42-44, and sentence-transformers' nearest equivalents on the
+# same data and budget, all evaluated by trine. Writes eval/results/finetune-*.json and
+# eval/results/FINETUNE.md.
+#
+#   NFCorpus: train split → model; dev before/after (the test judgements are withheld: the README
+#             gives the command that evaluates the model on qrels/test.tsv).
+#   SciFact:  train split (100 queries held out as dev) → model; test dense / hybrid figures.
+#   20 Newsgroups: train.jsonl (10% of every class held out as dev) → model, one run per loss
+#             family; k-means (k = 20) V-measure on the test split (docs.jsonl).
+#   Memory:   peak RSS of InfoNCE batch 64 with cached gradients beside plain batch 16 and 64.
+#
+# Env: BENCH_FT_PARTS (default "nfcorpus scifact 20ng memory peers"), BENCH_FT_SEEDS (42 43 44),
+# BENCH_FT_LOSSES (20NG loss families), BENCH_FT_DIR (models, default /tmp/trine-bench-finetune).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+trine=${TRINE:-target/release/trine}
+model=${MODEL:-models/all-MiniLM-L6-v2}
+res=eval/results
+work=${BENCH_FT_DIR:-/tmp/trine-bench-finetune}
+parts=${BENCH_FT_PARTS:-"nfcorpus scifact 20ng memory peers"}
+seeds=${BENCH_FT_SEEDS:-"42 43 44"}
+losses=${BENCH_FT_LOSSES:-"batch-hard semi-hard batch-all proxy-nca proxy-anchor infonce"}
+root=${TRINE_DATA_ROOT:-../shared/corpora}
+scifact=$(scripts/scifact-path.sh "$root")
+mkdir -p "$work" "$res"
+commit=$(git rev-parse --short HEAD)
+want() { [[ " $parts " == *" $1 "* ]]; }
+
+# Copies a finetune report with the commit and the command that made it.
+keep() {
+    local out=$1 name=$2; shift 2
+    python3 - "$out/finetune-report.json" "$res/finetune-$name.json" "$commit" "$*" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["commit"], r["command"] = sys.argv[3], sys.argv[4]
+json.dump(r, open(sys.argv[2], "w"), indent=2)
+PY
+}
+
+# Test figures of a retrieval model on SciFact: dense, hybrid RRF, hybrid with the fusion the
+# finetune report tuned on dev.
+scifact_test() {
+    local m=$1 name=$2 fusion_flags=$3
+    local out="$res/finetune-$name-test.json"
+    {
+        echo "{"
+        echo "\"dense\": $("$trine" eval --data "$scifact" --split test --model "$m" --retriever dense --json --out-dir "$work/runs"),"
+        echo "\"rrf\": $("$trine" eval --data "$scifact" --split test --model "$m" --retriever hybrid --fusion rrf --json --out-dir "$work/runs"),"
+        echo "\"tuned\": $("$trine" eval --data "$scifact" --split test --model "$m" --retriever hybrid $fusion_flags --json --out-dir "$work/runs"),"
+        echo "\"fusion_flags\": \"$fusion_flags\", \"commit\": \"$commit\""
+        echo "}"
+    } > "$out"
+}
+
+fusion_flags() {
+    python3 - "$1/finetune-report.json" <<'PY'
+import json, sys
+f = json.load(open(sys.argv[1]))["after"]["fusion"]
+print({"rrf": f"--fusion rrf --rrf-k {f.get('k')}", "convex": f"--fusion convex --alpha {f.get('alpha')}",
+       "zscore": f"--fusion zscore --alpha {f.get('alpha')}"}[f["method"]])
+PY
+}
+
+if want nfcorpus; then
+    for seed in $seeds; do
+        echo "== trine finetune NFCorpus (seed $seed)"
+        cmd=("$trine" finetune --data nfcorpus --model "$model" --out "$work/nfcorpus-$seed" --seed "$seed" --overwrite)
+        "${cmd[@]}"
+        keep "$work/nfcorpus-$seed" "nfcorpus-seed$seed" "${cmd[@]}"
+    done
+fi
+
+if want scifact; then
+    for seed in $seeds; do
+        echo "== trine finetune SciFact (seed $seed)"
+        cmd=("$trine" finetune --data "$scifact" --model "$model" --out "$work/scifact-$seed" --seed "$seed" --overwrite)
+        "${cmd[@]}"
+        keep "$work/scifact-$seed" "scifact-seed$seed" "${cmd[@]}"
+        scifact_test "$work/scifact-$seed" "scifact-seed$seed" "$(fusion_flags "$work/scifact-$seed")"
+    done
+fi
+
+if want 20ng; then
+    ng="$root/twentynewsgroups"
+    if [ ! -f "$res/finetune-20ng-zero-shot-test.json" ]; then
+        "$trine" eval-cluster --data "$ng" --k 20 --model "$model" --json > "$res/finetune-20ng-zero-shot-test.json"
+    fi
+    for loss in $losses; do
+        for seed in $seeds; do
+            echo "== trine finetune 20 Newsgroups --loss $loss (seed $seed)"
+            out="$work/20ng-$loss-$seed"
+            cmd=("$trine" finetune --data "$ng/train.jsonl" --model "$model" --loss "$loss" --out "$out" --seed "$seed" --overwrite)
+            "${cmd[@]}"
+            keep "$out" "20ng-$loss-seed$seed" "${cmd[@]}"
+            "$trine" eval-cluster --data "$ng" --k 20 --model "$out" --json > "$res/finetune-20ng-$loss-seed$seed-test.json"
+        done
+    done
+fi
+
+if want memory; then
+    # Peak RSS and s/step of InfoNCE on the NFCorpus triplets: batch 64 with cached gradients
+    # (mini-batches of 16) against plain batches of 16 and of 64; 4 steps each, no dev set.
+    trip="$work/nfcorpus-42/triplets.parquet"
+    [ -f "$trip" ] || { echo "memory: run the nfcorpus part first"; exit 1; }
+    for spec in "cached64 --batch-size 64 --mini-batch-size 16" "plain16 --batch-size 16" "plain64 --batch-size 64"; do
+        name=${spec%% *}; flags=${spec#* }
+        echo "== memory: $name"
+        /usr/bin/time -v "$trine" train --model "$model" --triplets "$trip" --judgements nfcorpus $flags \
+            --max-steps 4 --checkpoint-every 0 --overwrite --out "$work/mem-$name" 2> "$work/mem-$name.time"
+        python3 - "$work/mem-$name" "$work/mem-$name.time" "$res/finetune-memory-$name.json" "$name" "$commit" <<'PY'
+import json, re, sys
+out, timing, dest, name, commit = sys.argv[1:]
+s = json.load(open(f"{out}/train-summary.json"))
+rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(timing).read()).group(1)) / 1024
+json.dump({"name": name, "batch_size": s["config"]["batch_size"], "mini_batch": s["config"].get("mini_batch"),
+           "seconds_per_step": s["summary"]["seconds_per_step"], "peak_rss_mib": rss, "commit": commit},
+          open(dest, "w"), indent=2)
+PY
+    done
+fi
+
+if want peers; then
+    [ -x eval/.venv/bin/python ] || { python3 -m venv eval/.venv && eval/.venv/bin/pip install -q -r eval/peers/requirements.txt; }
+    trip="$work/nfcorpus-42/triplets.parquet"
+    steps=$(python3 -c "import json; print(json.load(open('$work/nfcorpus-42/finetune-report.json'))['train']['steps'])")
+    echo "== sentence-transformers CachedMNRL on trine's NFCorpus triplets ($steps steps)"
+    eval/.venv/bin/python eval/peers/st_finetune.py triplets "$model" "$trip" "$root/nfcorpus" \
+        "$work/st-nfcorpus" "$res/finetune-st-nfcorpus.json" --batch-size 64 --mini-batch-size 16 --max-steps "$steps"
+    "$trine" eval --data nfcorpus --split dev --model "$work/st-nfcorpus" --retriever dense --json \
+        --out-dir "$work/runs" > "$res/finetune-st-nfcorpus-dev.json"
+    echo "== sentence-transformers BatchHardTripletLoss (GROUP_BY_LABEL) on 20 Newsgroups train"
+    ng="$root/twentynewsgroups"
+    steps=$(python3 -c "import json; print(json.load(open('$res/finetune-20ng-batch-hard-seed42.json'))['train']['steps'])")
+    eval/.venv/bin/python eval/peers/st_finetune.py labelled "$model" "$ng/train.jsonl" \
+        "$work/st-20ng" "$res/finetune-st-20ng.json" --loss batch-hard --batch-size 32 --max-steps "$steps"
+    "$trine" eval-cluster --data "$ng" --k 20 --model "$work/st-20ng" --json > "$res/finetune-st-20ng-test.json"
+fi
+
+python3 scripts/finetune_summary.py "$res" > "$res/FINETUNE.md"
+echo "wrote $res/FINETUNE.md"
