@@ -1,5 +1,6 @@
-//! Training triplets in Parquet: `query` (the anchor), `positive`, `negative` (utf8, required) and
-//! optional `query_id`, `positive_id`, `negative_id`, `label` (utf8 or integer).
+//! Training triplets in Parquet: `query` (the anchor) and `positive` (utf8, required), `negative`
+//! (utf8; a file without it holds (query, positive) pairs, whose negatives are the rest of the
+//! batch), and optional `query_id`, `positive_id`, `negative_id`, `label` (utf8 or integer).
 //!
 //! Reading checks every row and reports every problem at once (file, 0-based row, column), so a
 //! user fixes a file in one pass rather than one error per run.
@@ -13,12 +14,13 @@ use parquet::arrow::ArrowWriter;
 
 use crate::{read_string_columns, ColumnRequest, CorpusError, Result};
 
-/// One training example: an anchor text, a text relevant to it and one that is not.
+/// One training example: an anchor text, a text relevant to it and (in triplets, not pairs) one
+/// that is not.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Triplet {
     pub query: String,
     pub positive: String,
-    pub negative: String,
+    pub negative: Option<String>,
     pub query_id: Option<String>,
     pub positive_id: Option<String>,
     pub negative_id: Option<String>,
@@ -27,9 +29,9 @@ pub struct Triplet {
 }
 
 /// The required text columns, in file order.
-pub const REQUIRED: [&str; 3] = ["query", "positive", "negative"];
-/// The optional columns.
-pub const OPTIONAL: [&str; 4] = ["query_id", "positive_id", "negative_id", "label"];
+pub const REQUIRED: [&str; 2] = ["query", "positive"];
+/// The optional columns; `negative` is a text column (never empty when present).
+pub const OPTIONAL: [&str; 5] = ["negative", "query_id", "positive_id", "negative_id", "label"];
 
 /// Most problems listed in one error message.
 const MAX_LISTED: usize = 20;
@@ -70,7 +72,7 @@ pub fn read_triplets(path: &Path) -> Result<Vec<Triplet>> {
             let Some(col) = &cols[c] else { continue };
             match &col[row] {
                 None => note(row, name, "null"),
-                Some(s) if c < REQUIRED.len() && s.trim().is_empty() => {
+                Some(s) if c <= REQUIRED.len() && s.trim().is_empty() => {
                     note(row, name, "empty string")
                 }
                 Some(_) => {}
@@ -89,7 +91,7 @@ pub fn read_triplets(path: &Path) -> Result<Vec<Triplet>> {
         .map(|row| Triplet {
             query: take(0, row).expect("checked"),
             positive: take(1, row).expect("checked"),
-            negative: take(2, row).expect("checked"),
+            negative: take(2, row),
             query_id: take(3, row),
             positive_id: take(4, row),
             negative_id: take(5, row),
@@ -101,7 +103,8 @@ pub fn read_triplets(path: &Path) -> Result<Vec<Triplet>> {
 /// Writes triplets atomically. Optional columns are written when at least one triplet has them
 /// (all triplets must then have them, as [`read_triplets`] requires).
 pub fn write_triplets(path: &Path, triplets: &[Triplet]) -> Result<()> {
-    let optional: [fn(&Triplet) -> Option<&str>; 4] = [
+    let optional: [fn(&Triplet) -> Option<&str>; 5] = [
+        |t| t.negative.as_deref(),
         |t| t.query_id.as_deref(),
         |t| t.positive_id.as_deref(),
         |t| t.negative_id.as_deref(),
@@ -109,7 +112,7 @@ pub fn write_triplets(path: &Path, triplets: &[Triplet]) -> Result<()> {
     ];
     let mut fields = Vec::new();
     let mut columns: Vec<Arc<dyn Array>> = Vec::new();
-    let required: [fn(&Triplet) -> &str; 3] = [|t| &t.query, |t| &t.positive, |t| &t.negative];
+    let required: [fn(&Triplet) -> &str; 2] = [|t| &t.query, |t| &t.positive];
     for (name, get) in REQUIRED.iter().zip(required) {
         fields.push(Field::new(*name, DataType::Utf8, false));
         columns.push(Arc::new(StringArray::from_iter_values(

@@ -30,8 +30,9 @@ pub struct LabelledText {
 /// Training data.
 #[derive(Debug, Clone)]
 pub enum TrainData {
-    /// (query, positive, negative) rows. With `judged`, the InfoNCE mask excludes every in-batch
-    /// candidate judged for a row's query (rows need `query_id` and document ids for that).
+    /// (query, positive, negative) rows, or (query, positive) pairs when no row has a negative.
+    /// With `judged`, the InfoNCE mask excludes every in-batch candidate judged for a row's
+    /// query (rows need `query_id` and document ids for that).
     Triplets {
         rows: Vec<Triplet>,
         judged: Option<Judgements>,
@@ -64,7 +65,7 @@ impl TrainData {
         match self {
             TrainData::Triplets { rows, .. } => rows
                 .iter()
-                .flat_map(|t| [t.query.as_str(), t.positive.as_str(), t.negative.as_str()])
+                .flat_map(|t| [t.query.as_str(), t.positive.as_str()].into_iter().chain(t.negative.as_deref()))
                 .collect(),
             TrainData::Labelled { rows } => rows
                 .iter()

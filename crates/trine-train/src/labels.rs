@@ -11,7 +11,10 @@ use std::collections::HashMap;
 
 use trine_corpus::triplets::Triplet;
 
-/// Per-row labels, dense in `0..classes`.
+/// The negative label of a row without a negative (a pair).
+pub const NO_NEGATIVE: u32 = u32::MAX;
+
+/// Per-row labels, dense in `0..classes` (negatives of pairs: [`NO_NEGATIVE`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Labels {
     /// Label of each row's query and positive.
@@ -91,7 +94,11 @@ pub fn assign(triplets: &[Triplet]) -> Labels {
     let mut classes = dense.len() as u32;
     let mut negative = Vec::with_capacity(n);
     for t in triplets {
-        let key = doc_key(&t.negative_id, &t.negative);
+        let Some(text) = &t.negative else {
+            negative.push(NO_NEGATIVE);
+            continue;
+        };
+        let key = doc_key(&t.negative_id, text);
         let l = *doc_label.entry(key).or_insert_with(|| {
             classes += 1;
             classes - 1
@@ -113,7 +120,7 @@ mod tests {
         Triplet {
             query: format!("query {q}"),
             positive: format!("doc {p}"),
-            negative: format!("doc {n}"),
+            negative: Some(format!("doc {n}")),
             query_id: Some(q.into()),
             positive_id: Some(p.into()),
             negative_id: Some(n.into()),

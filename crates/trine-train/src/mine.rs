@@ -53,7 +53,8 @@ pub struct MineOptions {
     pub retriever: Mode,
     /// Fusion of the hybrid retriever.
     pub fusion: Fusion,
-    /// Negatives kept per (query, positive) pair.
+    /// Negatives kept per (query, positive) pair; 0 writes (query, positive) pairs, whose
+    /// negatives are the rest of the batch.
     pub negatives: usize,
     /// Ranks `1..=skip_top` are never used (they hold most unjudged positives).
     pub skip_top: usize,
@@ -94,9 +95,6 @@ impl MineOptions {
     /// Checks that the settings can work together.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(TrainError::Settings(m));
-        if self.negatives == 0 {
-            return bad("mining needs at least one negative per pair".into());
-        }
         if self.depth <= self.skip_top {
             return bad(format!(
                 "the rank window is empty: depth {} must exceed skip-top {}",
@@ -249,20 +247,37 @@ pub fn mine(
         counts.queries += 1;
         let qseed = mix(options.seed ^ mix(qi as u64 + 1));
         choose_positives(&mut positives, &dense, index, options, qseed, &mut counts);
-        let ranking: Vec<(usize, f32)> = index
-            .search(
-                options.retriever,
-                &q.text,
-                &qv,
-                options.depth,
-                options.depth,
-                options.fusion,
-            )?
-            .into_iter()
-            .map(|h| (h.row, dense(h.row)))
-            .collect();
+        let ranking: Vec<(usize, f32)> = if options.negatives == 0 {
+            Vec::new()
+        } else {
+            index
+                .search(
+                    options.retriever,
+                    &q.text,
+                    &qv,
+                    options.depth,
+                    options.depth,
+                    options.fusion,
+                )?
+                .into_iter()
+                .map(|h| (h.row, dense(h.row)))
+                .collect()
+        };
         for &(prow, _) in &positives {
             counts.pairs += 1;
+            let positive = index.document(prow);
+            if options.negatives == 0 {
+                triplets.push(Triplet {
+                    query: q.text.clone(),
+                    positive: positive.full_text(),
+                    negative: None,
+                    query_id: Some(q.id.clone()),
+                    positive_id: Some(positive.id.clone()),
+                    negative_id: None,
+                    label: None,
+                });
+                continue;
+            }
             let mut rng = StdRng::seed_from_u64(mix(qseed ^ prow as u64));
             let negatives = pick_negatives(
                 &ranking,
@@ -272,13 +287,12 @@ pub fn mine(
                 &mut rng,
                 &mut counts,
             );
-            let positive = index.document(prow);
             for nrow in negatives {
                 let negative = index.document(nrow);
                 triplets.push(Triplet {
                     query: q.text.clone(),
                     positive: positive.full_text(),
-                    negative: negative.full_text(),
+                    negative: Some(negative.full_text()),
                     query_id: Some(q.id.clone()),
                     positive_id: Some(positive.id.clone()),
                     negative_id: Some(negative.id.clone()),

@@ -62,12 +62,13 @@ pub enum Objective {
 pub struct BatchEmbeddings<'a> {
     pub query: &'a Tensor,
     pub positive: &'a Tensor,
-    pub negative: &'a Tensor,
+    /// `None` for (query, positive) pairs.
+    pub negative: Option<&'a Tensor>,
     /// Label of each row's query and positive.
     pub anchor_labels: &'a [u32],
-    /// Label of each row's negative.
+    /// Label of each row's negative (unused for pairs).
     pub negative_labels: &'a [u32],
-    /// `[b, 2b]` row-major, 1 where candidate `j` (positives, then negatives) must not count as
+    /// `[b, m]` row-major, 1 where candidate `j` (positives, then negatives) must not count as
     /// a negative of query `i` (judged for it); `None`: candidates sharing the query's label.
     pub exclude: Option<&'a [f32]>,
 }
@@ -188,6 +189,11 @@ impl Objective {
         matches!(self, Objective::ProxyNca(_) | Objective::ProxyAnchor(_))
     }
 
+    /// Whether the loss needs each row's own negative (pairs cannot feed it).
+    pub fn needs_negatives(&self) -> bool {
+        !self.works_on_labels()
+    }
+
     /// Whether the loss works on texts with class labels (no triplets): the in-batch mining,
     /// proxy and InfoNCE losses do; triplet, contrastive and quadruplet need given triplets.
     pub fn works_on_labels(&self) -> bool {
@@ -223,25 +229,36 @@ impl Objective {
         batch: &BatchEmbeddings,
         proxies: Option<&Tensor>,
     ) -> Result<(Tensor, Option<MiningStats>)> {
-        let (q, p, n) = (batch.query, batch.positive, batch.negative);
-        let all = || Tensor::cat(&[q, p, n], 0);
+        let (q, p) = (batch.query, batch.positive);
+        let need_negatives = || {
+            batch.negative.ok_or_else(|| {
+                candle_core::Error::Msg(format!(
+                    "{} needs each row's negative; these are (query, positive) pairs",
+                    self.name()
+                ))
+            })
+        };
+        let all = || match batch.negative {
+            Some(n) => Tensor::cat(&[q, p, n], 0),
+            None => Tensor::cat(&[q, p], 0),
+        };
         let all_labels = || -> Vec<u32> {
-            [
-                batch.anchor_labels,
-                batch.anchor_labels,
-                batch.negative_labels,
-            ]
-            .concat()
+            let mut v = [batch.anchor_labels, batch.anchor_labels].concat();
+            if batch.negative.is_some() {
+                v.extend_from_slice(batch.negative_labels);
+            }
+            v
         };
         let need_proxies =
             || proxies.ok_or_else(|| candle_core::Error::Msg("proxy loss without proxies".into()));
         Ok(match self {
-            Objective::Triplet(l) => (l.forward(q, p, n)?, None),
+            Objective::Triplet(l) => (l.forward(q, p, need_negatives()?)?, None),
             Objective::Mined(l) => {
                 let (loss, stats) = l.forward(&all()?, &all_labels())?;
                 (loss, Some(stats))
             }
             Objective::Contrastive(l) => {
+                let n = need_negatives()?;
                 let b = q.dim(0)?;
                 let mut y = vec![1f32; b];
                 y.extend(std::iter::repeat_n(0f32, b));
@@ -252,6 +269,7 @@ impl Objective {
                 )
             }
             Objective::Quadruplet(l) => {
+                let n = need_negatives()?;
                 let second = second_negatives(batch.anchor_labels, batch.negative_labels);
                 let idx = Tensor::from_vec(second, q.dim(0)?, q.device())?;
                 (l.forward(q, p, n, &n.index_select(&idx, 0)?)?, None)
@@ -262,12 +280,16 @@ impl Objective {
             }
             Objective::InfoNce(l) => {
                 let b = q.dim(0)?;
-                let candidates = Tensor::cat(&[p, n], 0)?;
-                let mask = match batch.exclude {
-                    Some(m) => m.to_vec(),
-                    None => label_mask(batch.anchor_labels, batch.negative_labels),
+                let (candidates, negative_labels) = match batch.negative {
+                    Some(n) => (Tensor::cat(&[p, n], 0)?, batch.negative_labels),
+                    None => (p.clone(), &[][..]),
                 };
-                let mask = Tensor::from_vec(mask, (b, 2 * b), q.device())?.to_dtype(q.dtype())?;
+                let m = candidates.dim(0)?;
+                let mask = match batch.exclude {
+                    Some(mask) => mask.to_vec(),
+                    None => label_mask(batch.anchor_labels, negative_labels),
+                };
+                let mask = Tensor::from_vec(mask, (b, m), q.device())?.to_dtype(q.dtype())?;
                 let targets: Vec<u32> = (0..b as u32).collect();
                 (l.forward(q, &candidates, &targets, Some(&mask))?, None)
             }
@@ -275,15 +297,16 @@ impl Objective {
     }
 }
 
-/// `[b, 2b]`: 1 where candidate `j` (positives, then negatives) has query `i`'s label and is not
-/// its target.
+/// `[b, b + negatives]`: 1 where candidate `j` (positives, then negatives) has query `i`'s label
+/// and is not its target.
 fn label_mask(anchor: &[u32], negative: &[u32]) -> Vec<f32> {
     let b = anchor.len();
-    let mut mask = vec![0f32; b * 2 * b];
+    let m = b + negative.len();
+    let mut mask = vec![0f32; b * m];
     for i in 0..b {
         for (j, &l) in anchor.iter().chain(negative).enumerate() {
             if j != i && l == anchor[i] {
-                mask[i * 2 * b + j] = 1.0;
+                mask[i * m + j] = 1.0;
             }
         }
     }

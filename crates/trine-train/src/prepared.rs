@@ -14,9 +14,11 @@ use crate::{Result, TrainError};
 pub(crate) struct TripletRows {
     pub query: Vec<Vec<u32>>,
     pub positive: Vec<Vec<u32>>,
-    pub negative: Vec<Vec<u32>>,
+    /// `None` for (query, positive) pairs.
+    pub negative: Option<Vec<Vec<u32>>>,
     pub labels: Labels,
-    /// Per row: interned keys of the query, the positive and the negative document.
+    /// Per row: interned keys of the query, the positive and the negative document (the
+    /// positive's again for pairs).
     pub keys: Vec<[u32; 3]>,
     /// (query key, document key) pairs judged in the split, when judgements were given.
     pub judged: Option<HashSet<(u32, u32)>>,
@@ -86,14 +88,22 @@ fn triplet_rows(
         let next = interned.len() as u32;
         *interned.entry(k).or_insert(next)
     };
+    let with_negative = rows.iter().filter(|t| t.negative.is_some()).count();
+    if with_negative != 0 && with_negative != rows.len() {
+        return Err(TrainError::Settings(format!(
+            "{with_negative} of {} rows have a negative: train on triplets or on pairs, not both",
+            rows.len()
+        )));
+    }
     let keys: Vec<[u32; 3]> = rows
         .iter()
         .map(|t| {
-            [
-                intern(query_key(t)),
-                intern(doc_key(&t.positive_id, &t.positive)),
-                intern(doc_key(&t.negative_id, &t.negative)),
-            ]
+            let p = intern(doc_key(&t.positive_id, &t.positive));
+            let n = match &t.negative {
+                Some(text) => intern(doc_key(&t.negative_id, text)),
+                None => p,
+            };
+            [intern(query_key(t)), p, n]
         })
         .collect();
     let judged = match judgements {
@@ -121,7 +131,12 @@ fn triplet_rows(
     Ok(TripletRows {
         query: model.tokenize(&texts(|t| &t.query))?,
         positive: model.tokenize(&texts(|t| &t.positive))?,
-        negative: model.tokenize(&texts(|t| &t.negative))?,
+        negative: if with_negative > 0 {
+            let negatives: Vec<&str> = rows.iter().flat_map(|t| t.negative.as_deref()).collect();
+            Some(model.tokenize(&negatives)?)
+        } else {
+            None
+        },
         labels: labels::assign(rows),
         keys,
         judged,
@@ -129,23 +144,28 @@ fn triplet_rows(
 }
 
 impl TripletRows {
-    /// The `[b, 2b]` exclusion mask of a batch (candidates: positives, then negatives), from
-    /// the judgements: candidate `j` is excluded for query `i` when it is the same document as
-    /// `i`'s positive or judged for `i`'s query. `None` without judgements.
+    /// The `[b, m]` exclusion mask of a batch (candidates: the `b` positives, then the
+    /// negatives of triplets), from the judgements: candidate `j` is excluded for query `i` when
+    /// it is the same document as `i`'s positive or judged for `i`'s query. `None` without
+    /// judgements.
     pub fn exclusion(&self, rows: &[usize]) -> Option<Vec<f32>> {
         let judged = self.judged.as_ref()?;
-        let b = rows.len();
         let docs: Vec<u32> = rows
             .iter()
             .map(|&r| self.keys[r][1])
-            .chain(rows.iter().map(|&r| self.keys[r][2]))
+            .chain(
+                rows.iter()
+                    .filter(|_| self.negative.is_some())
+                    .map(|&r| self.keys[r][2]),
+            )
             .collect();
-        let mut mask = vec![0f32; b * 2 * b];
+        let m = docs.len();
+        let mut mask = vec![0f32; rows.len() * m];
         for (i, &r) in rows.iter().enumerate() {
             let [q, p, _] = self.keys[r];
             for (j, &d) in docs.iter().enumerate() {
                 if j != i && (d == p || judged.contains(&(q, d))) {
-                    mask[i * 2 * b + j] = 1.0;
+                    mask[i * m + j] = 1.0;
                 }
             }
         }
@@ -161,7 +181,7 @@ mod tests {
         let t = |q: &str, p: &str, n: &str| Triplet {
             query: format!("query {q}"),
             positive: format!("doc {p}"),
-            negative: format!("doc {n}"),
+            negative: Some(format!("doc {n}")),
             query_id: Some(q.into()),
             positive_id: Some(p.into()),
             negative_id: Some(n.into()),
@@ -190,5 +210,18 @@ mod tests {
         // q3: d2 (j = 1) judged.
         assert_eq!(&m[12..18], &[0., 1., 0., 0., 0., 0.]);
         assert!(triplet_rows(&model, &rows, None).unwrap().exclusion(&[0]).is_none());
+        // As pairs, the candidates are the positives alone: d1 d2 d3.
+        let pairs: Vec<Triplet> = rows
+            .iter()
+            .map(|t| Triplet {
+                negative: None,
+                ..t.clone()
+            })
+            .collect();
+        let t = triplet_rows(&model, &pairs, Some(&judgements)).unwrap();
+        assert_eq!(t.exclusion(&[0, 1, 2]).unwrap(), [0., 0., 0., 0., 0., 0., 0., 1., 0.]);
+        let mut mixed = pairs;
+        mixed[0].negative = Some("doc d5".into());
+        assert!(triplet_rows(&model, &mixed, None).is_err());
     }
 }

@@ -447,6 +447,15 @@ fn check_config(config: &TrainConfig, data: &TrainData) -> Result<()> {
     if config.mini_batch == Some(0) {
         return bad("the mini-batch size of cached gradients must be at least 1");
     }
+    if let TrainData::Triplets { rows, .. } = data {
+        if config.objective.needs_negatives() && rows.iter().any(|t| t.negative.is_none()) {
+            return Err(TrainError::Settings(format!(
+                "{} needs each row's negative, and the rows are (query, positive) pairs; use \
+                 infonce (in-batch negatives), a mined loss or a proxy loss, or mine negatives",
+                config.objective.name()
+            )));
+        }
+    }
     if data.is_labelled() {
         if !config.objective.works_on_labels() {
             return Err(TrainError::Settings(format!(
@@ -498,19 +507,24 @@ fn micro_batch(
         Prepared::Triplets(t) => {
             let b = rows.len();
             let queries: Vec<&[u32]> = rows.iter().map(|&r| t.query[r].as_slice()).collect();
-            let docs: Vec<&[u32]> = rows
-                .iter()
-                .map(|&r| t.positive[r].as_slice())
-                .chain(rows.iter().map(|&r| t.negative[r].as_slice()))
-                .collect();
+            let mut docs: Vec<&[u32]> = rows.iter().map(|&r| t.positive[r].as_slice()).collect();
+            if let Some(negative) = &t.negative {
+                docs.extend(rows.iter().map(|&r| negative[r].as_slice()));
+            }
+            let pairs = t.negative.is_none();
             let anchor: Vec<u32> = rows.iter().map(|&r| t.labels.anchor[r]).collect();
             let negative: Vec<u32> = rows.iter().map(|&r| t.labels.negative[r]).collect();
             let exclude = t.exclusion(rows);
             let loss_of = move |e: &[Tensor]| {
+                let n = if pairs {
+                    None
+                } else {
+                    Some(e[1].narrow(0, b, b)?)
+                };
                 let batch = BatchEmbeddings {
                     query: &e[0],
                     positive: &e[1].narrow(0, 0, b)?,
-                    negative: &e[1].narrow(0, b, b)?,
+                    negative: n.as_ref(),
                     anchor_labels: &anchor,
                     negative_labels: &negative,
                     exclude: exclude.as_deref(),
@@ -627,7 +641,9 @@ fn init_proxies(
                     .enumerate()
                     .flat_map(|(i, r)| {
                         let (a, n) = (t.labels.anchor[i], t.labels.negative[i]);
-                        [(r.query.as_str(), a), (r.positive.as_str(), a), (r.negative.as_str(), n)]
+                        [(r.query.as_str(), a), (r.positive.as_str(), a)]
+                            .into_iter()
+                            .chain(r.negative.as_deref().map(|text| (text, n)))
                     })
                     .collect(),
                 (TrainData::Labelled { rows }, Prepared::Labelled(l)) => rows

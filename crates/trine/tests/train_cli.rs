@@ -105,7 +105,7 @@ fn tiny_triplets(path: &Path, n: usize) {
             Triplet {
                 query: format!("a {a} is {b}"),
                 positive: format!("the {a} sat on the {b} ."),
-                negative: format!("the {c} ran fast"),
+                negative: Some(format!("the {c} ran fast")),
                 query_id: Some(format!("q{}", i % 12)),
                 positive_id: Some(format!("p{}", i % 12)),
                 negative_id: Some(format!("n{}", (i + 5) % 12)),
@@ -435,7 +435,7 @@ fn bad_triplet_files_name_file_row_and_column() {
         "missing.parquet",
         vec![
             ("query", vec![Some("a cat")]),
-            ("positive", vec![Some("the cat")]),
+            ("negative", vec![Some("the cat")]),
         ],
     );
     let holes = write(
@@ -450,7 +450,7 @@ fn bad_triplet_files_name_file_row_and_column() {
         ],
     );
     for (file, needles) in [
-        (&missing, vec!["no column `negative`", "query, positive"]),
+        (&missing, vec!["no column `positive`", "query, negative"]),
         (
             &holes,
             vec![
@@ -468,4 +468,30 @@ fn bad_triplet_files_name_file_row_and_column() {
         }
         assert!(!out.exists(), "output written for bad input");
     }
+}
+
+#[test]
+fn pairs_train_with_in_batch_negatives_and_refuse_losses_that_need_a_negative() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    tiny_beir(d);
+    let model = tiny_model(d);
+    let pairs = d.join("pairs.parquet");
+    let o = mine(d, &model, &pairs, &["--negatives", "0"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = read_triplets(&pairs).unwrap();
+    // One row per judged (query, positive) pair: 8 queries, every third with two positives.
+    assert_eq!(rows.len(), 11);
+    assert!(rows.iter().all(|t| t.negative.is_none() && t.negative_id.is_none()));
+    let p = pairs.to_str().unwrap();
+    let out = d.join("out");
+    let mut args = train_args(&model, p, out.to_str().unwrap(), "infonce");
+    args.extend(["--max-steps", "2", "--batch-size", "4", "--judgements", d.to_str().unwrap()]);
+    let o = trine(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let refused = d.join("refused");
+    let o = trine(&train_args(&model, p, refused.to_str().unwrap(), "triplet"));
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("needs each row's negative"), "{}", stderr(&o));
+    assert!(!refused.exists());
 }

@@ -66,7 +66,7 @@ pub fn render(report: &FinetuneReport) -> String {
         (Some(m), Some(o)) => {
             let _ = writeln!(
                 s,
-                "{} (query, positive, negative) triplets mined from the judged training queries \
+                "{} {} mined from the judged training queries \
                  ({} queries, {} pairs): candidates from the {:?} retriever's top {} with \
                  fusion {}, ranks 1–{} skipped, negatives taken by `{:?}` sampling; every \
                  document judged for a query (any grade) excluded ({} candidates), {} dropped \
@@ -74,6 +74,11 @@ pub fn render(report: &FinetuneReport) -> String {
                  most {:?} pairs per query ({:?} choice; {} positives left out). The mined rows \
                  are in `triplets.parquet`.\n",
                 report.rows,
+                if o.negatives == 0 {
+                    "(query, positive) pairs (in-batch negatives only)"
+                } else {
+                    "(query, positive, negative) triplets"
+                },
                 m.queries,
                 m.pairs,
                 o.retriever,

@@ -1,0 +1,163 @@
+"""Collects eval/results/finetune-*.json (written by scripts/bench-finetune.sh) into FINETUNE.md."""
+import glob
+import json
+import os
+import statistics
+import sys
+
+res = sys.argv[1] if len(sys.argv) > 1 else "eval/results"
+
+
+def load(name):
+    path = os.path.join(res, name)
+    return json.load(open(path)) if os.path.exists(path) else None
+
+
+def ms(values, spec=".4f"):
+    """mean ± sd over seeds (sd of the sample; one value alone is printed as is)."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return format(values[0], spec)
+    return f"{statistics.mean(values):{spec}} ± {statistics.stdev(values):{spec}}"
+
+
+def seeds(prefix):
+    out = []
+    for path in sorted(glob.glob(os.path.join(res, f"finetune-{prefix}-seed*.json"))):
+        if path.endswith("-test.json"):
+            continue
+        seed = path.rsplit("seed", 1)[1].split(".")[0]
+        out.append((seed, json.load(open(path)), load(f"finetune-{prefix}-seed{seed}-test.json")))
+    return out
+
+
+lines = ["# Fine-tuning with `trine finetune` (`scripts/bench-finetune.sh`, 2 cores)", ""]
+lines += [
+    "Every figure below comes from the run whose report is beside this file "
+    "(`finetune-*.json`, with the command and trine commit). Mean ± sd over the seeds listed. "
+    "Dev sets pick checkpoints and fusion weights; test splits are read only at the end.",
+    "",
+]
+
+nf = seeds("nfcorpus")
+if nf:
+    r0 = nf[0][1]
+    lines += [
+        "## NFCorpus (train split → model; dev = `qrels/dev.tsv`, 324 queries, whole corpus)",
+        "",
+        f"Command: `{r0.get('command', '')}` (seeds {', '.join(s for s, _, _ in nf)}).",
+        "The test judgements are withheld; `trine eval --data nfcorpus --split test --model OUT` "
+        "scores a model on them.",
+        "",
+        "| dev | all-MiniLM-L6-v2 | fine-tuned | per seed |",
+        "|---|---|---|---|",
+    ]
+    for label, side_key, k in [
+        ("dense nDCG@10", "metrics", "ndcg@10"),
+        ("dense Recall@100", "metrics", "recall@100"),
+        ("hybrid nDCG@10 (fusion tuned on dev)", "hybrid", "ndcg@10"),
+    ]:
+        before = [r["before"][side_key][k] for _, r, _ in nf]
+        after = [r["after"][side_key][k] for _, r, _ in nf]
+        per = ", ".join(f"{a:.4f}" for a in after)
+        lines.append(f"| {label} | {before[0]:.4f} | {ms(after)} | {per} |")
+    t = [r["train"]["seconds"] / 60 for _, r, _ in nf]
+    a = [r["seconds"] / 60 for _, r, _ in nf]
+    rss = [r["peak_rss_mib"] / 1024 for _, r, _ in nf]
+    lines += [
+        "",
+        f"Training {ms(t, '.1f')} min of {ms(a, '.1f')} min in all (mining, dev evaluations and "
+        f"the before/after report included); peak memory {ms(rss, '.2f')} GiB; "
+        f"{r0['rows']} mined triplets, {r0['train']['steps']} steps.",
+        "",
+    ]
+
+sf = seeds("scifact")
+if sf:
+    r0 = sf[0][1]
+    lines += [
+        "## SciFact (train split, 100 queries held out as dev → model; test split, 300 queries)",
+        "",
+        f"Command: `{r0.get('command', '')}`.",
+        "",
+        "| test nDCG@10 | fine-tuned (mean ± sd) | per seed |",
+        "|---|---|---|",
+    ]
+    for label, k in [("dense", "dense"), ("hybrid RRF", "rrf"), ("hybrid, fusion tuned on dev", "tuned")]:
+        vals = [t[k]["ndcg@10"] for _, _, t in sf if t]
+        lines.append(f"| {label} | {ms(vals)} | {', '.join(f'{v:.4f}' for v in vals)} |")
+    lines.append("")
+
+zs = load("finetune-20ng-zero-shot-test.json")
+ng = {}
+for path in sorted(glob.glob(os.path.join(res, "finetune-20ng-*-seed*-test.json"))):
+    name = os.path.basename(path)[len("finetune-20ng-"):-len("-test.json")]
+    loss, seed = name.rsplit("-seed", 1)
+    rep = load(f"finetune-20ng-{loss}-seed{seed}.json")
+    ng.setdefault(loss, []).append((seed, json.load(open(path)), rep))
+if ng:
+    lines += [
+        "## 20 Newsgroups (train.jsonl → model, 10% of every class held out as dev; test split, 7,532 posts)",
+        "",
+        "k-means (spherical, k = 20, n_init 10) on the test split, scored against its labels.",
+        "",
+        "| model | test V-measure | ARI | dev V-measure (kept step) | min/run | peak GiB |",
+        "|---|---|---|---|---|---|",
+    ]
+    if zs:
+        lines.append(f"| all-MiniLM-L6-v2 (zero-shot) | {zs['v_measure']:.4f} | {zs['ari']:.4f} | | | |")
+    for loss, runs in ng.items():
+        v = [t["v_measure"] for _, t, _ in runs]
+        ari = [t["ari"] for _, t, _ in runs]
+        dev = [r["after"]["metrics"]["v_measure"] for _, _, r in runs if r]
+        mins = [r["seconds"] / 60 for _, _, r in runs if r]
+        rss = [r["peak_rss_mib"] / 1024 for _, _, r in runs if r]
+        lines.append(
+            f"| `--loss {loss}` (seeds {', '.join(s for s, _, _ in runs)}) | {ms(v)} | {ms(ari)} | "
+            f"{ms(dev)} | {ms(mins, '.1f')} | {ms(rss, '.2f')} |"
+        )
+    lines.append("")
+
+peer_nf, peer_nf_dev = load("finetune-st-nfcorpus.json"), load("finetune-st-nfcorpus-dev.json")
+peer_ng, peer_ng_test = load("finetune-st-20ng.json"), load("finetune-st-20ng-test.json")
+if peer_nf or peer_ng:
+    lines += ["## Side by side with sentence-transformers (same data and budget, evaluated by trine)", ""]
+    lines += ["| run | metric | trine | sentence-transformers | s/step trine / peer | peak GiB trine / peer |",
+              "|---|---|---|---|---|---|"]
+    if peer_nf and peer_nf_dev and nf:
+        r = nf[0][1]
+        lines.append(
+            f"| NFCorpus, {peer_nf['loss']} vs trine InfoNCE, {peer_nf['steps']} steps of {peer_nf['batch_size']} | "
+            f"dev dense nDCG@10 | {r['after']['metrics']['ndcg@10']:.4f} | {peer_nf_dev['ndcg@10']:.4f} | "
+            f"{r['train']['seconds_per_step']:.1f} / {peer_nf['seconds_per_step']:.1f} | "
+            f"{r['peak_rss_mib'] / 1024:.2f} / {peer_nf['peak_rss_mib'] / 1024:.2f} |"
+        )
+    bh = ng.get("batch-hard")
+    if peer_ng and peer_ng_test and bh:
+        seed42 = [x for x in bh if x[0] == "42"] or bh
+        _, t, r = seed42[0]
+        lines.append(
+            f"| 20 Newsgroups, {peer_ng['loss']} (GROUP_BY_LABEL) vs trine batch-hard (P × K), {peer_ng['steps']} steps | "
+            f"test V-measure | {t['v_measure']:.4f} | {peer_ng_test['v_measure']:.4f} | "
+            f"{r['train']['seconds_per_step']:.1f} / {peer_ng['seconds_per_step']:.1f} | "
+            f"{r['peak_rss_mib'] / 1024:.2f} / {peer_ng['peak_rss_mib'] / 1024:.2f} |"
+        )
+    lines.append("")
+
+mem = [load(f"finetune-memory-{n}.json") for n in ["cached64", "plain16", "plain64"]]
+if any(mem):
+    lines += [
+        "## Big batches in small memory (InfoNCE on the NFCorpus triplets, 4 steps)",
+        "",
+        "| batch | s/step | peak RSS |",
+        "|---|---|---|",
+    ]
+    for m in mem:
+        if m:
+            how = f"{m['batch_size']}, cached over mini-batches of {m['mini_batch']}" if m["mini_batch"] else f"{m['batch_size']}, plain"
+            lines.append(f"| {how} | {m['seconds_per_step']:.1f} | {m['peak_rss_mib'] / 1024:.2f} GiB |")
+    lines.append("")
+
+print("\n".join(lines))
