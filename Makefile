@@ -40,8 +40,8 @@ model:
 scifact:
 	@scripts/fetch-scifact.sh "$(DATA_ROOT)"
 
-## End to end on the default model and corpus: embed SciFact, evaluate dense retrieval on its test
-## split, and show a few queries with their top hits.
+## End to end on the default model and corpus: embed SciFact, evaluate retrieval on its test split,
+## index, search, cluster, and fine-tune (a short run with its before/after table).
 demo: model build scifact
 	@scripts/demo.sh
 

@@ -7,6 +7,7 @@
 #   BENCH_ANN_N=N  its collection size (default 1000000)
 #   BENCH_CLUSTER=0 skip the clustering benchmarks (20 Newsgroups vs scikit-learn; k-means at scale)
 #   BENCH_TRAIN=0  skip fine-tuning (scripts/bench-train.sh: about 20 minutes per loss here)
+#   BENCH_FINETUNE=0 skip `trine finetune` (scripts/bench-finetune.sh: hours; BENCH_FT_PARTS picks parts)
 set -euo pipefail
 trine=${TRINE:-target/release/trine}
 model=${MODEL:-models/all-MiniLM-L6-v2}
@@ -44,6 +45,11 @@ fi
 [ -n "${BENCH_DOCS:-}" ] && { echo "BENCH_DOCS set: skipping the index benchmark (it needs the whole corpus)"; if [ "${BENCH_TRAIN:-1}" = 1 ]; then
   echo "== fine-tuning (SciFact, BM25-mined triplets; scripts/bench-train.sh)"
   scripts/bench-train.sh
+fi
+
+if [ "${BENCH_FINETUNE:-1}" = 1 ]; then
+  echo "== trine finetune on NFCorpus, SciFact and 20 Newsgroups, with peers (scripts/bench-finetune.sh)"
+  scripts/bench-finetune.sh
 fi
 
 python3 scripts/bench_summary.py "$out" > "$out/SUMMARY.md"; exit 0; }
@@ -130,6 +136,11 @@ fi
 if [ "${BENCH_TRAIN:-1}" = 1 ]; then
   echo "== fine-tuning (SciFact, BM25-mined triplets; scripts/bench-train.sh)"
   scripts/bench-train.sh
+fi
+
+if [ "${BENCH_FINETUNE:-1}" = 1 ]; then
+  echo "== trine finetune on NFCorpus, SciFact and 20 Newsgroups, with peers (scripts/bench-finetune.sh)"
+  scripts/bench-finetune.sh
 fi
 
 python3 scripts/bench_summary.py "$out" > "$out/SUMMARY.md"

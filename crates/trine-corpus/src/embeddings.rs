@@ -154,7 +154,15 @@ pub fn read(path: &Path) -> Result<Embeddings> {
             path: path.to_path_buf(),
             source,
         })?;
-        let ids = batch.column_by_name("id").unwrap().as_string::<i32>();
+        // Ids may be utf8, large utf8, utf8 view or integers (as polars and pandas write them).
+        let ids = arrow::compute::cast(batch.column_by_name("id").unwrap(), &DataType::Utf8)
+            .map_err(|source| CorpusError::ColumnType {
+                path: path.to_path_buf(),
+                column: "id".into(),
+                found: format!("{} ({source})", batch.column_by_name("id").unwrap().data_type()),
+                expected: "a string or integer column",
+            })?;
+        let ids = ids.as_string::<i32>();
         let column = batch.column_by_name("embedding").unwrap();
         for row in 0..batch.num_rows() {
             if ids.is_null(row) || column.is_null(row) {

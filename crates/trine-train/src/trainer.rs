@@ -64,7 +64,8 @@ pub struct TrainConfig {
     pub checkpoint_every: usize,
     /// Checkpoints kept.
     pub keep_checkpoints: usize,
-    /// Stop after this many steps (the schedule still spans the full run).
+    /// The run's length in optimizer steps, overriding `epochs` (the data is cycled as needed,
+    /// and the warm-up/decay schedule spans these steps), as Hugging Face's `max_steps`.
     pub max_steps: Option<usize>,
     /// Texts per forward pass with cached embedding gradients (GradCache), so that a large
     /// batch fits in the memory of a small one; `None` embeds each batch in one pass.
@@ -106,9 +107,11 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// Optimizer steps a run over `rows` training rows takes (before `max_steps`).
+    /// Optimizer steps a run over `rows` training rows takes.
     pub fn planned_steps(&self, rows: usize) -> usize {
-        rows.div_ceil(self.batch_size).div_ceil(self.accumulation) * self.epochs
+        self.max_steps.unwrap_or_else(|| {
+            rows.div_ceil(self.batch_size).div_ceil(self.accumulation) * self.epochs
+        })
     }
 }
 
@@ -210,8 +213,10 @@ pub fn train(
 
     let micro_per_epoch = epoch_batches(&prepared, config, 0).len();
     let steps_per_epoch = micro_per_epoch.div_ceil(config.accumulation);
-    let planned = steps_per_epoch * config.epochs;
-    let total = config.max_steps.map_or(planned, |m| m.min(planned));
+    // As the Hugging Face trainer: `max_steps` sets the run's length (cycling the data as
+    // needed) and the schedule spans it; without it, `epochs` does.
+    let total = config.max_steps.unwrap_or(steps_per_epoch * config.epochs);
+    let planned = total;
     let warmup = (planned as f64 * config.warmup_ratio).round() as usize;
 
     let proxies = if config.objective.uses_proxies() {

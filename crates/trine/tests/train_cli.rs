@@ -495,3 +495,37 @@ fn pairs_train_with_in_batch_negatives_and_refuse_losses_that_need_a_negative() 
     assert!(stderr(&o).contains("needs each row's negative"), "{}", stderr(&o));
     assert!(!refused.exists());
 }
+
+#[test]
+fn max_steps_sets_the_run_length_and_the_schedule_as_hugging_face_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = tiny_model(d);
+    let triplets = d.join("t.parquet");
+    tiny_triplets(&triplets, 24);
+    let out = d.join("out");
+    let mut args = train_args(
+        &model,
+        triplets.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "infonce",
+    );
+    // 24 rows in batches of 4: 6 steps an epoch; 10 steps run into a second epoch.
+    args.extend(["--max-steps", "10", "--lr", "1e-3", "--batch-size", "4"]);
+    let o = trine(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let log = std::fs::read_to_string(out.join("train-log.csv")).unwrap();
+    let rows: Vec<Vec<f64>> = log
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|f| f.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 10);
+    assert_eq!(rows[5][1], 0.0);
+    assert_eq!(rows[6][1], 1.0, "step 7 starts the second epoch");
+    // Warm-up round(0.1 × 10) = 1 step, then linear decay to 0 at step 10: the last step's
+    // rate is (10 − 9) / (10 − 1) of the peak.
+    assert_eq!(rows[0][3], 0.0);
+    assert!((rows[1][3] - 1e-3).abs() < 1e-12, "{}", rows[1][3]);
+    assert!((rows[9][3] - 1e-3 / 9.0).abs() < 1e-12, "{}", rows[9][3]);
+}

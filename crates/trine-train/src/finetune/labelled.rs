@@ -65,14 +65,23 @@ pub fn run(
         classes.len()
     ));
     let before = DevScores {
-        metrics: dev.evaluate(&model.encoder(EncoderOptions::default())?)?,
+        metrics: dev.evaluate(&model.encoder(EncoderOptions {
+            precision: options.report_precision,
+            ..Default::default()
+        })?)?,
         ..Default::default()
     };
     let rows = train_rows.len();
     let data = TrainData::Labelled { rows: train_rows };
     let config = super::recipe::with_eval_schedule(options.train.clone(), rows);
     let summary = train(model, &data, Some(&dev), &config, &options.run(), observer)?;
-    let tuned = Encoder::load(&options.out, EncoderOptions::default())?;
+    let tuned = Encoder::load(
+        &options.out,
+        EncoderOptions {
+            precision: options.report_precision,
+            ..Default::default()
+        },
+    )?;
     let after = DevScores {
         metrics: dev.evaluate(&tuned)?,
         ..Default::default()

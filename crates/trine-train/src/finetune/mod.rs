@@ -76,8 +76,11 @@ pub struct FinetuneOptions {
     pub resume: bool,
     /// Start over in an `out` that holds an earlier run's checkpoints.
     pub overwrite: bool,
-    /// Number format of the dev evaluations during training (the before/after report is f32).
+    /// Number format of the dev evaluations during training.
     pub eval_precision: trine_encoder::Precision,
+    /// Number format of the before/after report (f32 reproduces sentence-transformers; bf16
+    /// embeds the corpus twice as fast).
+    pub report_precision: trine_encoder::Precision,
 }
 
 impl FinetuneOptions {

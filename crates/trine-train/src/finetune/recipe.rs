@@ -27,14 +27,18 @@ pub fn mining() -> MineOptions {
     }
 }
 
-/// Training on mined retrieval triplets: InfoNCE over large cached batches.
+/// Steps of the retrieval recipe: about 45 minutes of training on 2 cores.
+pub const RETRIEVAL_STEPS: usize = 120;
+
+/// Training on mined retrieval triplets: InfoNCE over large cached batches, a fixed budget of
+/// steps (the data is cycled when it is smaller).
 pub fn retrieval() -> TrainConfig {
     TrainConfig {
         objective: Objective::build(LossKind::InfoNce, &LossParams::default()),
         batch_size: 64,
         mini_batch: Some(16),
-        lr: 2e-5,
-        epochs: 1,
+        lr: 5e-5,
+        max_steps: Some(RETRIEVAL_STEPS),
         ..TrainConfig::default()
     }
 }
@@ -55,10 +59,7 @@ pub fn labelled() -> TrainConfig {
 /// unless it is set already.
 pub fn with_eval_schedule(mut config: TrainConfig, rows: usize) -> TrainConfig {
     if config.eval_every == 0 {
-        let steps = config
-            .max_steps
-            .map_or(config.planned_steps(rows), |m| m.min(config.planned_steps(rows)));
-        config.eval_every = steps.div_ceil(EVALS_PER_RUN).max(1);
+        config.eval_every = config.planned_steps(rows).div_ceil(EVALS_PER_RUN).max(1);
     }
     config
 }

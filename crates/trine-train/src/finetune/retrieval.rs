@@ -6,7 +6,7 @@ use std::time::Instant;
 use trine_corpus::beir::{load_split, BeirPaths, Qrels, Query, Split};
 use trine_corpus::triplets::write_triplets;
 use trine_corpus::{read_corpus, CorpusOptions, Document};
-use trine_encoder::{Encoder, EncoderOptions, Precision};
+use trine_encoder::{Encoder, EncoderOptions};
 use trine_index::{Fusion, Index, Mode, ModelInfo};
 
 use super::{DevScores, FinetuneOptions, FinetuneReport};
@@ -190,7 +190,10 @@ pub fn run(
     ));
 
     let tmp = tempfile::tempdir().map_err(|e| TrainError::io(std::env::temp_dir(), e))?;
-    let encoder = model.encoder(EncoderOptions::default())?;
+    let encoder = model.encoder(EncoderOptions {
+        precision: options.report_precision,
+        ..Default::default()
+    })?;
     let queries: Vec<&Query> = split.queries.iter().chain(&dev.queries).collect();
     let (index, vectors) = index_with(&encoder, &corpus, &queries, &tmp.path().join("before"), observer)?;
     drop(encoder);
@@ -239,7 +242,7 @@ pub fn run(
     let tuned = Encoder::load(
         &options.out,
         EncoderOptions {
-            precision: Precision::F32,
+            precision: options.report_precision,
             ..Default::default()
         },
     )?;

@@ -220,7 +220,8 @@ pub struct TrainingFlags {
     /// Checkpoints kept (2).
     #[arg(long)]
     pub keep_checkpoints: Option<usize>,
-    /// Stop after this many steps.
+    /// The run's length in steps, overriding --epochs (the data is cycled as needed and the
+    /// learning-rate schedule spans these steps, as Hugging Face's max_steps).
     #[arg(long)]
     pub max_steps: Option<usize>,
     /// Continue from the latest checkpoint in --out.
@@ -310,6 +311,10 @@ pub struct FinetuneArgs {
     /// Labelled data: the text field.
     #[arg(long, default_value = "text")]
     pub text_field: String,
+    /// Number format of the before/after report's embeddings (f32 reproduces
+    /// sentence-transformers; bf16 is twice as fast).
+    #[arg(long, value_enum, default_value_t = DtypeArg::F32)]
+    pub report_dtype: DtypeArg,
     #[command(flatten)]
     pub mining: MiningFlags,
     #[command(flatten)]
