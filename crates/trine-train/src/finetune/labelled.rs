@@ -40,11 +40,15 @@ pub fn run(
     let k = options.train.per_class;
     let source = path.display().to_string();
     check_labelled(&rows, k, &source)?;
-    let (train_rows, mut dev) = LabelledDev::hold_out(rows, options.dev.fraction, options.train.seed)?;
+    let (train_rows, mut dev) =
+        LabelledDev::hold_out(rows, options.dev.fraction, options.train.seed)?;
     check_labelled(
         &train_rows,
         k,
-        &format!("{source} (after holding out {} texts as dev)", dev.rows.len()),
+        &format!(
+            "{source} (after holding out {} texts as dev)",
+            dev.rows.len()
+        ),
     )?;
     dev.seed = options.train.seed;
     let model = TrainableModel::load(&options.model)?;
@@ -73,7 +77,8 @@ pub fn run(
     };
     let rows = train_rows.len();
     let data = TrainData::Labelled { rows: train_rows };
-    let config = super::recipe::with_eval_schedule(options.train.clone(), rows);
+    let capped = super::recipe::cap_epochs(options.train.clone(), options.max_epochs, rows);
+    let config = super::recipe::with_eval_schedule(capped, rows);
     let summary = train(model, &data, Some(&dev), &config, &options.run(), observer)?;
     let tuned = Encoder::load(
         &options.out,

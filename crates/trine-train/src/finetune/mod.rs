@@ -72,6 +72,9 @@ pub struct FinetuneOptions {
     pub dev: DevOptions,
     pub mine: MineOptions,
     pub train: TrainConfig,
+    /// Cuts the `max_steps` budget to this many passes over the training rows (the recipe's
+    /// [`recipe::MAX_EPOCHS`]; `None` when the user set the run's length).
+    pub max_epochs: Option<usize>,
     /// Continue an interrupted run in `out`.
     pub resume: bool,
     /// Start over in an `out` that holds an earlier run's checkpoints.
@@ -149,12 +152,12 @@ pub fn finetune(
     let path = options.out.join("finetune-report.json");
     trine_corpus::atomic::write_file(&path, |w| {
         use std::io::Write;
-        w.write_all(&json).map_err(|e| trine_corpus::CorpusError::Io {
-            path: path.clone(),
-            source: e,
-        })
+        w.write_all(&json)
+            .map_err(|e| trine_corpus::CorpusError::Io {
+                path: path.clone(),
+                source: e,
+            })
     })?;
     card::write(&options.out, &report)?;
     Ok(report)
 }
-

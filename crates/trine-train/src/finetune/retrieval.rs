@@ -126,7 +126,10 @@ fn index_with(
     let index = Index::build(dir, corpus, &vectors, info, true)?;
     let q: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
     let flat = embed(encoder, &q, "embedding queries", observer)?;
-    let qv = flat.chunks_exact(encoder.dim()).map(<[f32]>::to_vec).collect();
+    let qv = flat
+        .chunks_exact(encoder.dim())
+        .map(<[f32]>::to_vec)
+        .collect();
     Ok((index, qv))
 }
 
@@ -195,7 +198,13 @@ pub fn run(
         ..Default::default()
     })?;
     let queries: Vec<&Query> = split.queries.iter().chain(&dev.queries).collect();
-    let (index, vectors) = index_with(&encoder, &corpus, &queries, &tmp.path().join("before"), observer)?;
+    let (index, vectors) = index_with(
+        &encoder,
+        &corpus,
+        &queries,
+        &tmp.path().join("before"),
+        observer,
+    )?;
     drop(encoder);
     let (train_vectors, dev_vectors) = vectors.split_at(split.queries.len());
     let before = dev_scores(&index, &dev.queries, dev_vectors, &dev.qrels)?;
@@ -236,7 +245,8 @@ pub fn run(
         rows: mined.triplets,
         judged: Some(judgements(&split.qrels)),
     };
-    let config = super::recipe::with_eval_schedule(options.train.clone(), rows);
+    let capped = super::recipe::cap_epochs(options.train.clone(), options.max_epochs, rows);
+    let config = super::recipe::with_eval_schedule(capped, rows);
     let summary = train(model, &data, Some(&dev), &config, &options.run(), observer)?;
 
     let tuned = Encoder::load(
@@ -247,8 +257,13 @@ pub fn run(
         },
     )?;
     let dev_queries: Vec<&Query> = dev.queries.iter().collect();
-    let (index, dev_vectors) =
-        index_with(&tuned, &corpus, &dev_queries, &tmp.path().join("after"), observer)?;
+    let (index, dev_vectors) = index_with(
+        &tuned,
+        &corpus,
+        &dev_queries,
+        &tmp.path().join("after"),
+        observer,
+    )?;
     let after = dev_scores(&index, &dev.queries, &dev_vectors, &dev.qrels)?;
     Ok(FinetuneReport {
         kind: "retrieval",

@@ -46,6 +46,8 @@ pub fn run(cli: &Cli, args: &FinetuneArgs) -> anyhow::Result<()> {
         },
         mine: flags::mine_options(&args.mining, recipe::mining(), train.seed),
         train,
+        max_epochs: (args.training.max_steps.is_none() && args.training.epochs.is_none())
+            .then_some(recipe::MAX_EPOCHS),
         resume: args.training.resume,
         overwrite: args.training.overwrite,
         eval_precision: flags::eval_precision(&args.training, Precision::Bf16),
@@ -67,7 +69,10 @@ pub fn run(cli: &Cli, args: &FinetuneArgs) -> anyhow::Result<()> {
         options.out.display()
     );
     println!("dev ({}):", report.dev);
-    println!("  {:<34} {:>8} {:>8} {:>8}", "metric", "before", "after", "change");
+    println!(
+        "  {:<34} {:>8} {:>8} {:>8}",
+        "metric", "before", "after", "change"
+    );
     let row = |name: String, b: f64, a: f64| {
         println!("  {name:<34} {b:>8.4} {a:>8.4} {:>+8.4}", a - b);
     };

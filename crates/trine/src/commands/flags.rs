@@ -122,7 +122,10 @@ pub fn train_config(flags: &TrainingFlags, base: TrainConfig) -> TrainConfig {
         eval_every: flags.eval_every.unwrap_or(base.eval_every),
         checkpoint_every: flags.checkpoint_every.unwrap_or(base.checkpoint_every),
         keep_checkpoints: flags.keep_checkpoints.unwrap_or(base.keep_checkpoints),
-        max_steps: flags.max_steps.or(base.max_steps),
+        // --epochs replaces a recipe's step budget; --max-steps replaces both.
+        max_steps: flags
+            .max_steps
+            .or(base.max_steps.filter(|_| flags.epochs.is_none())),
         mini_batch: flags.mini_batch_size.or(base.mini_batch),
         per_class: flags.per_class.unwrap_or(base.per_class),
     }
