@@ -27,9 +27,8 @@ pub fn cluster_map(
         (lo - pad)..(hi + pad)
     };
     let (xr, yr) = (range(&mut xs.clone()), range(&mut ys.clone()));
-    let tmp = path.with_extension("svg.tmp");
-    {
-        let root = SVGBackend::new(&tmp, (900, 760)).into_drawing_area();
+    trine_corpus::atomic::write_via(path, |tmp| {
+        let root = SVGBackend::new(tmp, (900, 760)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 20))
@@ -54,6 +53,6 @@ pub fn cluster_map(
             }))
             .map_err(|e| err(e.to_string()))?;
         root.present().map_err(|e| err(e.to_string()))?;
-    }
-    std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
+        Ok(())
+    })
 }

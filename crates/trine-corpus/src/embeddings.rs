@@ -159,7 +159,10 @@ pub fn read(path: &Path) -> Result<Embeddings> {
             .map_err(|source| CorpusError::ColumnType {
                 path: path.to_path_buf(),
                 column: "id".into(),
-                found: format!("{} ({source})", batch.column_by_name("id").unwrap().data_type()),
+                found: format!(
+                    "{} ({source})",
+                    batch.column_by_name("id").unwrap().data_type()
+                ),
                 expected: "a string or integer column",
             })?;
         let ids = ids.as_string::<i32>();

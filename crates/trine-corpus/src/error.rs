@@ -133,7 +133,8 @@ pub enum CorpusError {
 }
 
 impl CorpusError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// An I/O error on `path`, for writers outside this crate that use [`crate::atomic`].
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         CorpusError::Io {
             path: path.into(),
             source,

@@ -164,7 +164,11 @@ pub fn read_labelled(
                 }],
             )?;
             for (row, v) in cols[0].iter().flatten().enumerate() {
-                labels.push(v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()));
+                labels.push(
+                    v.as_ref()
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty()),
+                );
                 places.push(format!("row {row}"));
             }
         }

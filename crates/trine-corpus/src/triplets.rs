@@ -31,7 +31,13 @@ pub struct Triplet {
 /// The required text columns, in file order.
 pub const REQUIRED: [&str; 2] = ["query", "positive"];
 /// The optional columns; `negative` is a text column (never empty when present).
-pub const OPTIONAL: [&str; 5] = ["negative", "query_id", "positive_id", "negative_id", "label"];
+pub const OPTIONAL: [&str; 5] = [
+    "negative",
+    "query_id",
+    "positive_id",
+    "negative_id",
+    "label",
+];
 
 /// Most problems listed in one error message.
 const MAX_LISTED: usize = 20;

@@ -149,7 +149,13 @@ pub fn tune_fusion(
     qrels: &Qrels,
     candidates_depth: usize,
 ) -> Result<Vec<(Fusion, f64)>> {
-    let c = candidates(index, queries, Some(vectors), Mode::Hybrid, candidates_depth)?;
+    let c = candidates(
+        index,
+        queries,
+        Some(vectors),
+        Mode::Hybrid,
+        candidates_depth,
+    )?;
     let mut results: Vec<(Fusion, f64)> = fusion_grid()
         .into_iter()
         .map(|f| {

@@ -4,7 +4,7 @@
 //! scan of unit vectors with a lane-parallel dot product.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use memmap2::Mmap;
@@ -16,16 +16,14 @@ use crate::{IndexError, Result};
 /// Writes vectors (normalised to unit length) as little-endian f32.
 pub fn write_vectors(path: &Path, values: &[f32], dim: usize) -> Result<()> {
     let unit = normalized(values, dim);
-    let file = File::create(path).map_err(|e| IndexError::io(path, e))?;
-    let mut w = BufWriter::new(file);
-    for v in &unit {
-        w.write_all(&v.to_le_bytes())
-            .map_err(|e| IndexError::io(path, e))?;
-    }
-    w.into_inner()
-        .map_err(|e| IndexError::io(path, e.into_error()))?
-        .sync_all()
-        .map_err(|e| IndexError::io(path, e))
+    trine_corpus::atomic::write_file(path, |w| {
+        for v in &unit {
+            w.write_all(&v.to_le_bytes())
+                .map_err(|e| trine_corpus::CorpusError::io(path, e))?;
+        }
+        Ok(())
+    })?;
+    Ok(())
 }
 
 /// Memory-mapped unit vectors.

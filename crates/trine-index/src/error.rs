@@ -42,6 +42,9 @@ pub enum IndexError {
     /// Documents being added already exist in the index.
     #[error("document id `{id}` is already in the index ({count} duplicate ids in all; use --replace to overwrite)")]
     DuplicateIds { id: String, count: usize },
+    /// Another writer holds the index's writer lock.
+    #[error("{path}: the index is being written by {} (wait for it, or pass --wait to queue)", holder.map_or("another process".to_string(), |p| format!("process {p}")))]
+    Locked { path: PathBuf, holder: Option<u32> },
     /// The query is empty after trimming.
     #[error("empty query")]
     EmptyQuery,

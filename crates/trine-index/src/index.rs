@@ -13,6 +13,7 @@ use crate::dense::{self, Vectors};
 use crate::fusion::{fuse, FusedHit, Fusion};
 use crate::layout::{self, ANN, DOCS, LEXICAL, MANIFEST, VECTORS};
 use crate::lexical::{self, Lexical};
+use crate::lock::{Wait, WriterLock};
 use crate::manifest::{LexicalSettings, Manifest, FORMAT_VERSION};
 use crate::{IndexError, Result};
 
@@ -171,7 +172,12 @@ fn write_generation(
     manifest.write(&staging.join(MANIFEST))?;
     layout::sync_tree(&staging)?;
     let live = root.join(&name);
-    std::fs::rename(&staging, &live).map_err(|e| IndexError::io(&live, e))?;
+    // A folder of this name is never live (CURRENT names an older generation): it is what a
+    // writer left when it failed between the rename and the switch.
+    if live.exists() {
+        std::fs::remove_dir_all(&live).map_err(|e| IndexError::io(&live, e))?;
+    }
+    trine_corpus::atomic::rename(&staging, &live)?;
     layout::switch(root, &name)?;
     layout::remove_stale(root, &name);
     Ok(())
@@ -250,6 +256,7 @@ impl Index {
         options: &BuildOptions,
     ) -> Result<Index> {
         check_shape(docs, vectors, model.dim)?;
+        let _lock = WriterLock::acquire(root, Wait::No)?;
         let previous = layout::current(root).ok();
         if previous.is_some() && !options.force {
             return Err(IndexError::Exists {
@@ -354,6 +361,7 @@ impl Index {
         model: &ModelInfo,
         policy: AddPolicy,
     ) -> Result<Index> {
+        let _lock = WriterLock::acquire(root, Wait::No)?;
         let old = Index::open(root)?;
         old.check_model(model)?;
         check_shape(new_docs, new_vectors, model.dim)?;
@@ -398,6 +406,7 @@ impl Index {
 
     /// Removes documents by id as a new generation; returns the index and how many were removed.
     pub fn delete(root: &Path, ids: &[String]) -> Result<(Index, usize)> {
+        let _lock = WriterLock::acquire(root, Wait::No)?;
         let old = Index::open(root)?;
         let gone: HashSet<&str> = ids.iter().map(String::as_str).collect();
         let mut docs = Vec::new();
@@ -436,6 +445,7 @@ impl Index {
     /// Stores `fusion` as the index's default for hybrid search (a new generation whose parts
     /// are copies of the current ones).
     pub fn set_default_fusion(root: &Path, fusion: Fusion) -> Result<Index> {
+        let _lock = WriterLock::acquire(root, Wait::No)?;
         let old = Index::open(root)?;
         let mut manifest = old.manifest.clone();
         manifest.generation += 1;

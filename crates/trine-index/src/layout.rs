@@ -1,7 +1,5 @@
 //! Generation folders and the `CURRENT` pointer that makes a generation live.
 
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::{IndexError, Result};
@@ -46,36 +44,17 @@ pub(crate) fn current(root: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| IndexError::io(dir, e))
-}
-
 /// Syncs every file below `dir` (and the folders), so a generation is durable before it goes live.
 pub(crate) fn sync_tree(dir: &Path) -> Result<()> {
-    for entry in std::fs::read_dir(dir).map_err(|e| IndexError::io(dir, e))? {
-        let path = entry.map_err(|e| IndexError::io(dir, e))?.path();
-        if path.is_dir() {
-            sync_tree(&path)?;
-        } else {
-            File::open(&path)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| IndexError::io(&path, e))?;
-        }
-    }
-    sync_dir(dir)
+    Ok(trine_corpus::atomic::sync_tree(dir)?)
 }
 
-/// Makes generation `name` live: writes `CURRENT.tmp`, renames it over `CURRENT`, syncs the folder.
+/// Makes generation `name` live: `CURRENT` is replaced atomically and durably.
 pub(crate) fn switch(root: &Path, name: &str) -> Result<()> {
-    let tmp = root.join(format!("{CURRENT}.tmp"));
-    let mut f = File::create(&tmp).map_err(|e| IndexError::io(&tmp, e))?;
-    f.write_all(name.as_bytes())
-        .and_then(|_| f.sync_all())
-        .map_err(|e| IndexError::io(&tmp, e))?;
-    std::fs::rename(&tmp, root.join(CURRENT)).map_err(|e| IndexError::io(root, e))?;
-    sync_dir(root)
+    Ok(trine_corpus::atomic::write_bytes(
+        &root.join(CURRENT),
+        name.as_bytes(),
+    )?)
 }
 
 /// Removes generation folders other than `keep` (left by a finished switch or a crashed writer).

@@ -11,7 +11,8 @@
 //! ```
 //!
 //! Every change (build, add, delete, new fusion default) writes a complete new generation and then
-//! renames `CURRENT`, so a reader (or a crash) only ever sees a whole generation.
+//! renames `CURRENT`, so a reader (or a crash) only ever sees a whole generation. One writer at
+//! a time holds `IDX/.writer.lock` ([`lock`]); readers take no lock.
 
 pub mod ann;
 pub mod batch;
@@ -21,6 +22,7 @@ pub mod fusion;
 mod index;
 mod layout;
 pub mod lexical;
+pub mod lock;
 mod manifest;
 pub mod synthetic;
 
@@ -28,4 +30,5 @@ pub use ann::{Ann, AnnPolicy, AnnSettings, Quantization};
 pub use error::{IndexError, Result};
 pub use fusion::{FusedHit, Fusion};
 pub use index::{AddPolicy, BuildOptions, DenseMethod, Index, Mode, ModelInfo};
+pub use lock::{Wait, WriterLock};
 pub use manifest::{LexicalSettings, Manifest, FORMAT_VERSION};

@@ -85,6 +85,6 @@ impl Manifest {
     /// Writes the manifest (inside a generation folder that is not live yet).
     pub fn write(&self, path: &Path) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(self).expect("manifest serialises");
-        std::fs::write(path, bytes).map_err(|e| IndexError::io(path, e))
+        Ok(trine_corpus::atomic::write_bytes(path, &bytes)?)
     }
 }

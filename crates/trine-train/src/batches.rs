@@ -136,7 +136,13 @@ mod tests {
             assert!(counts.values().all(|&c| c == 2));
         }
         // Every text of a class is used before any is used again.
-        let firsts: Vec<usize> = batches.iter().flatten().copied().filter(|&r| labels[r] == 0).take(8).collect();
+        let firsts: Vec<usize> = batches
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|&r| labels[r] == 0)
+            .take(8)
+            .collect();
         let unique: HashSet<usize> = firsts.iter().copied().collect();
         assert_eq!(unique.len(), firsts.len());
     }

@@ -50,22 +50,16 @@ pub fn write(
     save_tensors(weights, &tmp.path().join("model.safetensors"))?;
     save_tensors(optimizer, &tmp.path().join("optimizer.safetensors"))?;
     let json = serde_json::to_vec_pretty(state).expect("state serialises");
-    let state_path = tmp.path().join("state.json");
-    std::fs::write(&state_path, json).map_err(|e| TrainError::io(&state_path, e))?;
+    trine_corpus::atomic::write_bytes(&tmp.path().join("state.json"), &json)?;
+    trine_corpus::atomic::sync_tree(tmp.path())?;
     let dir = root.join(&name);
     if dir.exists() {
         std::fs::remove_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
     }
-    let tmp_path = tmp.keep();
-    std::fs::rename(&tmp_path, &dir).map_err(|e| TrainError::io(&dir, e))?;
-    trine_corpus::atomic::write_file(&root.join("LATEST"), |w| {
-        use std::io::Write;
-        w.write_all(name.as_bytes())
-            .map_err(|e| trine_corpus::CorpusError::Io {
-                path: root.join("LATEST"),
-                source: e,
-            })
-    })?;
+    trine_corpus::atomic::rename(tmp.path(), &dir)?;
+    // The folder now has the final name; nothing is left for the temporary guard to remove.
+    let _ = tmp.keep();
+    trine_corpus::atomic::write_bytes(&root.join("LATEST"), name.as_bytes())?;
     prune(&root, &name, keep.max(1))?;
     Ok(dir)
 }

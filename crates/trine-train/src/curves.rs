@@ -101,11 +101,20 @@ fn span(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
 
 /// Draws the loss (per step, with a moving average) and the dev score into `path` (SVG).
 pub fn plot(path: &Path, title: &str, steps: &[StepRecord], evals: &[EvalRecord]) -> Result<()> {
+    trine_corpus::atomic::write_via(path, |tmp| draw(tmp, path, title, steps, evals))
+}
+
+fn draw(
+    tmp: &Path,
+    path: &Path,
+    title: &str,
+    steps: &[StepRecord],
+    evals: &[EvalRecord],
+) -> Result<()> {
     let err = |e: String| TrainError::Plot {
         path: path.to_path_buf(),
         message: e,
     };
-    let tmp = path.with_extension("svg.tmp");
     {
         let root = SVGBackend::new(&tmp, (1200, 480)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
@@ -180,5 +189,5 @@ pub fn plot(path: &Path, title: &str, steps: &[StepRecord], evals: &[EvalRecord]
         .map_err(|e| err(e.to_string()))?;
         root.present().map_err(|e| err(e.to_string()))?;
     }
-    std::fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))
+    Ok(())
 }

@@ -65,7 +65,11 @@ impl TrainData {
         match self {
             TrainData::Triplets { rows, .. } => rows
                 .iter()
-                .flat_map(|t| [t.query.as_str(), t.positive.as_str()].into_iter().chain(t.negative.as_deref()))
+                .flat_map(|t| {
+                    [t.query.as_str(), t.positive.as_str()]
+                        .into_iter()
+                        .chain(t.negative.as_deref())
+                })
                 .collect(),
             TrainData::Labelled { rows } => rows
                 .iter()

@@ -279,8 +279,7 @@ impl Dev for LabelledDev {
             ..Default::default()
         };
         let km = trine_cluster::kmeans::kmeans(&emb, encoder.dim(), &options)?;
-        let (homogeneity, completeness, v) =
-            trine_cluster::metrics::v_measure(&gold, &km.labels)?;
+        let (homogeneity, completeness, v) = trine_cluster::metrics::v_measure(&gold, &km.labels)?;
         let ari = trine_cluster::metrics::ari(&gold, &km.labels)?;
         Ok(BTreeMap::from([
             ("v_measure".to_string(), v),

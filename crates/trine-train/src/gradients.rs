@@ -135,7 +135,13 @@ mod tests {
         });
         let vars = model.vars();
         let q = model
-            .tokenize(&["the cat sat", "a dog ran", "red car", "the sun is big", "moon"])
+            .tokenize(&[
+                "the cat sat",
+                "a dog ran",
+                "red car",
+                "the sun is big",
+                "moon",
+            ])
             .unwrap();
         let d = model
             .tokenize(&[
@@ -153,11 +159,23 @@ mod tests {
         let loss = InfoNceLoss { scale: 20.0 };
         let loss_of = |e: &[Tensor]| loss.forward(&e[0], &e[1], &[0, 1, 2, 3, 4], None);
         let mut whole = Grads::default();
-        let v1 = accumulate(&model, &vars, &segments, 3, None, &loss_of, 1.0, None, &mut whole)
-            .unwrap();
+        let v1 = accumulate(
+            &model, &vars, &segments, 3, None, &loss_of, 1.0, None, &mut whole,
+        )
+        .unwrap();
         let mut cached = Grads::default();
-        let v2 = accumulate(&model, &vars, &segments, 3, Some(2), &loss_of, 1.0, None, &mut cached)
-            .unwrap();
+        let v2 = accumulate(
+            &model,
+            &vars,
+            &segments,
+            3,
+            Some(2),
+            &loss_of,
+            1.0,
+            None,
+            &mut cached,
+        )
+        .unwrap();
         assert!((v1 - v2).abs() < 1e-5, "loss {v1} vs {v2}");
         assert_eq!(whole.params.len(), cached.params.len());
         let mut worst = 0f32;
@@ -169,7 +187,13 @@ mod tests {
                 norm = norm.max(x.abs());
             }
         }
-        assert!(norm > 1e-4, "gradients vanish: the test would prove nothing");
-        assert!(worst < 1e-4 * norm.max(1.0), "max gradient difference {worst} (max |g| {norm})");
+        assert!(
+            norm > 1e-4,
+            "gradients vanish: the test would prove nothing"
+        );
+        assert!(
+            worst < 1e-4 * norm.max(1.0),
+            "max gradient difference {worst} (max |g| {norm})"
+        );
     }
 }

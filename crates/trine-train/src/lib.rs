@@ -34,9 +34,9 @@ mod prepared;
 mod test_support;
 pub mod trainer;
 
-pub use error::{Result, TrainError};
 pub use data::{LabelledText, TrainData};
 pub use dev::{Dev, DevSet, LabelledDev};
+pub use error::{Result, TrainError};
 pub use objective::{LossKind, LossParams, Objective};
 pub use trainer::{train, Observer, ProxyInit, RunOptions, TrainConfig, TrainSummary};
 

@@ -368,7 +368,13 @@ mod tests {
         );
         assert_eq!(got, vec![4, 5]);
         assert_eq!(
-            (c.kept, c.judged, c.skipped_top, c.above_ratio, c.short_pairs),
+            (
+                c.kept,
+                c.judged,
+                c.skipped_top,
+                c.above_ratio,
+                c.short_pairs
+            ),
             (2, 1, 1, 1, 0)
         );
     }

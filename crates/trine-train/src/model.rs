@@ -2,7 +2,7 @@
 //! pooling, and writing the result back out in the sentence-transformers layout.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
@@ -175,38 +175,13 @@ pub const TRAINING_OUTPUTS: &[&str] = &[
 
 fn copy_atomic(src: &Path, dst: &Path) -> Result<()> {
     let bytes = std::fs::read(src).map_err(|e| TrainError::io(src, e))?;
-    trine_corpus::atomic::write_file(dst, |w| {
-        use std::io::Write;
-        w.write_all(&bytes)
-            .map_err(|e| trine_corpus::CorpusError::Io {
-                path: dst.to_path_buf(),
-                source: e,
-            })
-    })?;
-    Ok(())
+    Ok(trine_corpus::atomic::write_bytes(dst, &bytes)?)
 }
 
-/// Writes tensors as safetensors to a temporary file beside `path`, then renames it into place.
+/// Writes tensors as safetensors to a temporary file beside `path`, then renames it into place
+/// (fsynced, as every write of trine's).
 pub fn save_tensors(tensors: &HashMap<String, Tensor>, path: &Path) -> Result<()> {
-    let dir = parent_dir(path);
-    std::fs::create_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".trine-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| TrainError::io(&dir, e))?;
-    candle_core::safetensors::save(tensors, tmp.path())?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| TrainError::io(tmp.path(), e))?;
-    tmp.persist(path)
-        .map_err(|e| TrainError::io(path, e.error))?;
-    Ok(())
-}
-
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
+    trine_corpus::atomic::write_via(path, |tmp| {
+        candle_core::safetensors::save(tensors, tmp).map_err(TrainError::from)
+    })
 }

@@ -3,8 +3,8 @@
 use candle_core::{Result, Tensor};
 
 use crate::loss::{
-    ContrastiveLoss, Distance, InfoNceLoss, MinedTripletLoss, Miner, MiningStats,
-    ProxyAnchorLoss, ProxyNcaLoss, QuadrupletLoss, SupConLoss, TripletLoss,
+    ContrastiveLoss, Distance, InfoNceLoss, MinedTripletLoss, Miner, MiningStats, ProxyAnchorLoss,
+    ProxyNcaLoss, QuadrupletLoss, SupConLoss, TripletLoss,
 };
 
 /// The loss families, without their settings.

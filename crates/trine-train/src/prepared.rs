@@ -187,7 +187,11 @@ mod tests {
             negative_id: Some(n.into()),
             label: None,
         };
-        vec![t("q1", "d1", "d5"), t("q2", "d2", "d6"), t("q3", "d3", "d1")]
+        vec![
+            t("q1", "d1", "d5"),
+            t("q2", "d2", "d6"),
+            t("q3", "d3", "d1"),
+        ]
     }
 
     #[test]
@@ -209,7 +213,10 @@ mod tests {
         assert_eq!(&m[6..12], &[0., 0., 0., 0., 0., 0.]);
         // q3: d2 (j = 1) judged.
         assert_eq!(&m[12..18], &[0., 1., 0., 0., 0., 0.]);
-        assert!(triplet_rows(&model, &rows, None).unwrap().exclusion(&[0]).is_none());
+        assert!(triplet_rows(&model, &rows, None)
+            .unwrap()
+            .exclusion(&[0])
+            .is_none());
         // As pairs, the candidates are the positives alone: d1 d2 d3.
         let pairs: Vec<Triplet> = rows
             .iter()
@@ -219,7 +226,10 @@ mod tests {
             })
             .collect();
         let t = triplet_rows(&model, &pairs, Some(&judgements)).unwrap();
-        assert_eq!(t.exclusion(&[0, 1, 2]).unwrap(), [0., 0., 0., 0., 0., 0., 0., 1., 0.]);
+        assert_eq!(
+            t.exclusion(&[0, 1, 2]).unwrap(),
+            [0., 0., 0., 0., 0., 0., 0., 1., 0.]
+        );
         let mut mixed = pairs;
         mixed[0].negative = Some("doc d5".into());
         assert!(triplet_rows(&model, &mixed, None).is_err());

@@ -582,10 +582,7 @@ fn evaluate(
         score: metrics.get(metric).copied().unwrap_or(f64::NAN),
         metrics,
     };
-    let better = state
-        .best
-        .as_ref()
-        .is_none_or(|b| record.score > b.score);
+    let better = state.best.as_ref().is_none_or(|b| record.score > b.score);
     if better {
         write_best(model, best_dir)?;
         state.best = Some(record.clone());
@@ -606,10 +603,11 @@ fn write_best(model: &TrainableModel, best_dir: &Path) -> Result<()> {
         }
     }
     model.write_model_folder(&staging)?;
+    trine_corpus::atomic::sync_tree(&staging)?;
     if best_dir.exists() {
-        std::fs::rename(best_dir, &old).map_err(|e| TrainError::io(best_dir, e))?;
+        trine_corpus::atomic::rename(best_dir, &old)?;
     }
-    std::fs::rename(&staging, best_dir).map_err(|e| TrainError::io(best_dir, e))?;
+    trine_corpus::atomic::rename(&staging, best_dir)?;
     if old.exists() {
         std::fs::remove_dir_all(&old).map_err(|e| TrainError::io(&old, e))?;
     }

@@ -67,11 +67,21 @@ fn negatives_of(mined: &trine_train::mine::Mined, positive: &str) -> Vec<String>
 fn judged_documents_of_any_grade_are_never_negatives() {
     let dir = tempfile::tempdir().unwrap();
     let (index, split, qv) = setup(dir.path());
-    let m = mine(&split, &index, &qv, &dense(MineOptions::default()), &mut |_| {}).unwrap();
+    let m = mine(
+        &split,
+        &index,
+        &qv,
+        &dense(MineOptions::default()),
+        &mut |_| {},
+    )
+    .unwrap();
     // Dense order: d2 .95, d0 .9, d3 .8, d1 .5, d4 .4, d5 .1; d0, d1, d2 are judged.
     assert_eq!(negatives_of(&m, "d0"), ["d3", "d4"]);
     assert_eq!(negatives_of(&m, "d1"), ["d3", "d4"]);
-    assert!(negatives_of(&m, "d2").is_empty(), "grade 0 is not a positive");
+    assert!(
+        negatives_of(&m, "d2").is_empty(),
+        "grade 0 is not a positive"
+    );
     assert_eq!(m.counts.pairs, 2);
     assert_eq!(m.counts.judged, 6); // three judged candidates seen for each pair
 }
@@ -119,14 +129,23 @@ fn grade_floor_window_and_cap() {
     let m = mine(&split, &index, &qv, &capped, &mut |_| {}).unwrap();
     assert_eq!(m.counts.pairs, 1);
     assert_eq!(m.counts.capped, 1);
-    assert!(m.triplets.iter().all(|t| t.positive_id.as_deref() == Some("d0")));
+    assert!(m
+        .triplets
+        .iter()
+        .all(|t| t.positive_id.as_deref() == Some("d0")));
 }
 
 #[test]
 fn query_vectors_must_match_the_split() {
     let dir = tempfile::tempdir().unwrap();
     let (index, split, _) = setup(dir.path());
-    let err = mine(&split, &index, &[1.0], &dense(MineOptions::default()), &mut |_| {})
-        .unwrap_err();
+    let err = mine(
+        &split,
+        &index,
+        &[1.0],
+        &dense(MineOptions::default()),
+        &mut |_| {},
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("query vectors"), "{err}");
 }

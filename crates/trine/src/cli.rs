@@ -234,6 +234,8 @@ pub struct IndexBuildArgs {
     pub model: ModelArgs,
     #[command(flatten)]
     pub corpus_args: CorpusArgs,
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 /// Whether `index build` makes an ANN graph.
@@ -299,6 +301,8 @@ pub struct IndexAddArgs {
     pub model: ModelArgs,
     #[command(flatten)]
     pub corpus_args: CorpusArgs,
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -308,6 +312,8 @@ pub struct IndexDeleteArgs {
     /// Ids to delete (comma-separated or repeated).
     #[arg(long, value_delimiter = ',', required = true)]
     pub ids: Vec<String>,
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -407,6 +413,16 @@ pub struct TuneFusionArgs {
     pub candidates: usize,
     #[command(flatten)]
     pub model: ModelArgs,
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+/// How a command that writes an index treats another writer.
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// When another process is writing the index, wait for it instead of failing.
+    #[arg(long, env = "TRINE_WAIT")]
+    pub wait: bool,
 }
 
 /// Model and batching options shared by every command that encodes text.

@@ -12,6 +12,8 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    // `FAILPOINTS=atomic::rename=return` (and the like) injects failures for crash tests.
+    let _failpoints = fail::FailScenario::setup();
     let cli = cli::Cli::parse();
     // Before any thread starts, so that rayon's and MKL's workers inherit it: subnormal floats
     // (far-off attention weights and their gradients) cost a microcode assist per operation.

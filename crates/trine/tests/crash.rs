@@ -129,3 +129,87 @@ fn killed_build_and_add_leave_the_previous_index_whole() {
         "every run finished before its kill; the test did not test anything"
     );
 }
+
+fn add_args<'a>(root: &'a str, model: &'a str, corpus: &'a str) -> Vec<&'a str> {
+    vec!["index", "add", root, "--model", model, "--corpus", corpus]
+}
+
+#[test]
+fn writers_queue_with_wait_are_refused_without_and_a_killed_writer_is_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = d.join("model");
+    write_tiny_model(&model, &TinySpec::default()).unwrap();
+    let small = d.join("small.jsonl");
+    corpus(&small, 50, "s");
+    let root = d.join("idx");
+    let (m, r) = (model.to_str().unwrap(), root.to_str().unwrap());
+    let st = trine()
+        .args([
+            "index",
+            "build",
+            "--model",
+            m,
+            "--corpus",
+            small.to_str().unwrap(),
+            "--out",
+            r,
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+
+    // Four adds started together with --wait: all land, one after the other.
+    let parts: Vec<String> = (0..4)
+        .map(|k| {
+            let p = d.join(format!("part{k}.jsonl"));
+            corpus(&p, 30, &format!("p{k}-"));
+            p.to_str().unwrap().to_string()
+        })
+        .collect();
+    let children: Vec<_> = parts
+        .iter()
+        .map(|p| {
+            let mut args = add_args(r, m, p);
+            args.push("--wait");
+            trine().args(&args).stderr(Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+    }
+    assert_whole(&root, &[50 + 4 * 30]);
+
+    // Another process holds the lock (flock(1) takes the same kernel lock): a writer without
+    // --wait is refused naming it and changes nothing; with --wait it goes once the lock is free.
+    let lock = root.join(trine_index::lock::WRITER_LOCK);
+    std::fs::write(&lock, "4242").unwrap();
+    let mut holder = Command::new("flock")
+        .args([lock.to_str().unwrap(), "sleep", "2"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let extra = d.join("extra.jsonl");
+    corpus(&extra, 10, "x");
+    let x = extra.to_str().unwrap();
+    let out = trine().args(add_args(r, m, x)).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("being written by process 4242"), "{err}");
+    assert_whole(&root, &[170]);
+    let mut args = add_args(r, m, x);
+    args.push("--wait");
+    let out = trine().args(&args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("waiting for process 4242"), "{err}");
+    holder.wait().unwrap();
+    // flock(1) ended without clearing the pid, as a killed writer would: the next one says so.
+    assert!(
+        err.contains("took over the writer lock of process 4242"),
+        "{err}"
+    );
+    assert_whole(&root, &[180]);
+}

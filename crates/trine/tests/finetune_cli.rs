@@ -77,7 +77,11 @@ fn a_beir_folder_with_a_dev_split_gives_a_model_card_and_before_after_report() {
     assert!(o.status.success(), "{}", stderr(&o));
     let r = report(&out);
     assert_eq!(r["kind"], "retrieval");
-    assert!(r["dev"].as_str().unwrap().contains("dev.tsv"), "{}", r["dev"]);
+    assert!(
+        r["dev"].as_str().unwrap().contains("dev.tsv"),
+        "{}",
+        r["dev"]
+    );
     for side in ["before", "after"] {
         let n = r[side]["metrics"]["ndcg@10"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&n), "{side}: {n}");
@@ -119,7 +123,11 @@ fn without_a_dev_split_queries_are_held_out_of_train() {
     let o = finetune(d, &model, &out, &extra);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = report(&out);
-    assert!(r["dev"].as_str().unwrap().contains("2 queries held out"), "{}", r["dev"]);
+    assert!(
+        r["dev"].as_str().unwrap().contains("2 queries held out"),
+        "{}",
+        r["dev"]
+    );
     // The held-out queries' rows are not trained on: 6 queries × 2 positives.
     assert_eq!(r["rows"], 12);
 }
@@ -181,14 +189,26 @@ fn bad_labelled_collections_are_refused_before_training() {
     let out = d.join("out");
     let one = d.join("one.jsonl");
     labelled(&one, &["pets"], 6);
-    refused(&one, &model, &out, &[], &["one.jsonl", "1 class(es) (pets)"]);
+    refused(
+        &one,
+        &model,
+        &out,
+        &[],
+        &["one.jsonl", "1 class(es) (pets)"],
+    );
 
     let single = d.join("single.jsonl");
     labelled(&single, &["pets", "sky"], 6);
     let mut text = std::fs::read_to_string(&single).unwrap();
     text.push_str("{\"_id\":\"x\",\"text\":\"the sun\",\"label\":\"alone\"}\n");
     std::fs::write(&single, text).unwrap();
-    refused(&single, &model, &out, &["--per-class", "2"], &["`alone` (1)", "K ≥ 2"]);
+    refused(
+        &single,
+        &model,
+        &out,
+        &["--per-class", "2"],
+        &["`alone` (1)", "K ≥ 2"],
+    );
 
     let unlabelled = d.join("unlabelled.jsonl");
     labelled(&unlabelled, &["pets", "sky"], 6);
@@ -198,7 +218,8 @@ fn bad_labelled_collections_are_refused_before_training() {
         .enumerate()
         .map(|(i, l)| {
             if i == 2 || i == 7 {
-                l.replace(",\"label\":\"pets\"", "").replace(",\"label\":\"sky\"", "")
+                l.replace(",\"label\":\"pets\"", "")
+                    .replace(",\"label\":\"sky\"", "")
             } else {
                 l.to_string()
             }
@@ -211,12 +232,23 @@ fn bad_labelled_collections_are_refused_before_training() {
         &model,
         &out,
         &[],
-        &["unlabelled.jsonl", "2 problem(s)", "line 3: no `label`", "line 8: no `label`"],
+        &[
+            "unlabelled.jsonl",
+            "2 problem(s)",
+            "line 3: no `label`",
+            "line 8: no `label`",
+        ],
     );
 
     let ok = d.join("ok.jsonl");
     labelled(&ok, &["pets", "sky"], 6);
-    refused(&ok, &model, &out, &["--loss", "triplet"], &["needs triplets"]);
+    refused(
+        &ok,
+        &model,
+        &out,
+        &["--loss", "triplet"],
+        &["needs triplets"],
+    );
 }
 
 #[test]
@@ -230,7 +262,13 @@ fn bad_beir_folders_are_refused_before_training() {
     std::fs::create_dir_all(&no_train).unwrap();
     tiny_beir(&no_train, true);
     std::fs::remove_file(no_train.join("qrels/train.tsv")).unwrap();
-    refused(&no_train, &model, &out, RETRIEVAL, &["no `train` split", "train.tsv is missing"]);
+    refused(
+        &no_train,
+        &model,
+        &out,
+        RETRIEVAL,
+        &["no `train` split", "train.tsv is missing"],
+    );
 
     let stray_dev = d.join("stray-dev");
     std::fs::create_dir_all(&stray_dev).unwrap();
@@ -245,6 +283,9 @@ fn bad_beir_folders_are_refused_before_training() {
         &model,
         &out,
         RETRIEVAL,
-        &["dev.tsv", "no judged document of the dev split is in the corpus"],
+        &[
+            "dev.tsv",
+            "no judged document of the dev split is in the corpus",
+        ],
     );
 }

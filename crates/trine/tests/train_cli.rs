@@ -482,17 +482,30 @@ fn pairs_train_with_in_batch_negatives_and_refuse_losses_that_need_a_negative() 
     let rows = read_triplets(&pairs).unwrap();
     // One row per judged (query, positive) pair: 8 queries, every third with two positives.
     assert_eq!(rows.len(), 11);
-    assert!(rows.iter().all(|t| t.negative.is_none() && t.negative_id.is_none()));
+    assert!(rows
+        .iter()
+        .all(|t| t.negative.is_none() && t.negative_id.is_none()));
     let p = pairs.to_str().unwrap();
     let out = d.join("out");
     let mut args = train_args(&model, p, out.to_str().unwrap(), "infonce");
-    args.extend(["--max-steps", "2", "--batch-size", "4", "--judgements", d.to_str().unwrap()]);
+    args.extend([
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "4",
+        "--judgements",
+        d.to_str().unwrap(),
+    ]);
     let o = trine(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     let refused = d.join("refused");
     let o = trine(&train_args(&model, p, refused.to_str().unwrap(), "triplet"));
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("needs each row's negative"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("needs each row's negative"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!refused.exists());
 }
 

@@ -16,14 +16,22 @@ fn name(path: &Path) -> String {
 
 fn table(out: &mut String, report: &FinetuneReport) {
     let keys: Vec<&String> = report.before.metrics.keys().collect();
-    let _ = writeln!(out, "| dev metric | {} | fine-tuned | change |", name(&report.base_model));
+    let _ = writeln!(
+        out,
+        "| dev metric | {} | fine-tuned | change |",
+        name(&report.base_model)
+    );
     let _ = writeln!(out, "|---|---|---|---|");
     let mut row = |label: String, b: Option<f64>, a: Option<f64>| {
         if let (Some(b), Some(a)) = (b, a) {
             let _ = writeln!(out, "| {label} | {b:.4} | {a:.4} | {:+.4} |", a - b);
         }
     };
-    let prefix = if report.kind == "retrieval" { "dense " } else { "" };
+    let prefix = if report.kind == "retrieval" {
+        "dense "
+    } else {
+        ""
+    };
     for k in &keys {
         row(
             format!("{prefix}{k}"),
@@ -168,7 +176,11 @@ pub fn render(report: &FinetuneReport) -> String {
         let _ = writeln!(s, "\nFusion tuned on dev for the fine-tuned model: `{f}`.");
     }
     let _ = writeln!(s, "\n## Usage\n\n```python\nfrom sentence_transformers import SentenceTransformer\n\nmodel = SentenceTransformer(\"{}\")\nembeddings = model.encode([\"a query\", \"a document\"])\n```\n", report.out.display());
-    let _ = writeln!(s, "```sh\ntrine encode --model {} \"a query\"", report.out.display());
+    let _ = writeln!(
+        s,
+        "```sh\ntrine encode --model {} \"a query\"",
+        report.out.display()
+    );
     if report.kind == "retrieval" {
         let data = report.data.display();
         let out = report.out.display();

@@ -45,8 +45,7 @@ impl SupConLoss {
             ));
         }
         let like = |v: Vec<f32>| {
-            Tensor::from_vec(v, (n, n), x.device())
-                .and_then(|t| t.to_dtype(x.dtype()))
+            Tensor::from_vec(v, (n, n), x.device()).and_then(|t| t.to_dtype(x.dtype()))
         };
         let logits = ((cosine_matrix(x, x)? * self.scale)? + (like(diag)? * SELF)?)?;
         let logp = candle_nn::ops::log_softmax(&logits, 1)?;

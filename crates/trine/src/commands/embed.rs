@@ -8,7 +8,7 @@ use trine_corpus::{embeddings, read_corpus};
 
 use super::shared;
 use crate::cli::{Cli, EmbedArgs};
-use crate::{data_root};
+use crate::data_root;
 
 pub fn run(cli: &Cli, args: &EmbedArgs) -> anyhow::Result<()> {
     let input = data_root::resolve(&cli.data_root, &args.input);

@@ -14,6 +14,7 @@ pub fn run(cli: &Cli, cmd: &IndexCommand) -> anyhow::Result<()> {
         IndexCommand::Build(a) => {
             let input = data_root::resolve(&cli.data_root, &a.corpus);
             let docs = read_corpus(&input, &shared::corpus_options(&a.corpus_args))?;
+            let _lock = shared::writer_lock(&a.out, &a.write)?;
             if !a.force && a.out.join("CURRENT").exists() {
                 anyhow::bail!(
                     "{}: an index already exists here (use --force to replace it)",
@@ -76,6 +77,7 @@ pub fn run(cli: &Cli, cmd: &IndexCommand) -> anyhow::Result<()> {
         IndexCommand::Add(a) => {
             let input = data_root::resolve(&cli.data_root, &a.corpus);
             let docs = read_corpus(&input, &shared::corpus_options(&a.corpus_args))?;
+            let _lock = shared::writer_lock(&a.index, &a.write)?;
             let encoder = shared::load_encoder(&a.model)?;
             let model = retrieve::model_info(&encoder)?;
             Index::open(&a.index)?.check_model(&model)?;
@@ -93,6 +95,7 @@ pub fn run(cli: &Cli, cmd: &IndexCommand) -> anyhow::Result<()> {
             );
         }
         IndexCommand::Delete(a) => {
+            let _lock = shared::writer_lock(&a.index, &a.write)?;
             let (index, removed) = Index::delete(&a.index, &a.ids)?;
             eprintln!(
                 "deleted {removed} documents; the index now has {}",

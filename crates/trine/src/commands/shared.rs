@@ -8,7 +8,7 @@ use trine_corpus::JsonFields;
 use trine_corpus::{CorpusFormat, CorpusOptions, Document};
 use trine_encoder::{Encoder, EncoderOptions, Precision};
 
-use crate::cli::{CorpusArgs, DtypeArg, FormatArg, ModelArgs};
+use crate::cli::{CorpusArgs, DtypeArg, FormatArg, ModelArgs, WriteArgs};
 use crate::progress;
 
 /// Loads the model named by the arguments.
@@ -156,4 +156,25 @@ pub fn document_embeddings(
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(emb)
+}
+
+/// Takes the writer lock of the index in `root`, queueing behind another writer with `--wait`.
+pub fn writer_lock(root: &Path, args: &WriteArgs) -> anyhow::Result<trine_index::WriterLock> {
+    use trine_index::{IndexError, Wait, WriterLock};
+    let lock = match WriterLock::acquire(root, Wait::No) {
+        Err(IndexError::Locked { holder, .. }) if args.wait => {
+            let who = holder.map_or("another process".into(), |p| format!("process {p}"));
+            eprintln!("{}: waiting for {who} to finish writing", root.display());
+            WriterLock::acquire(root, Wait::Yes)?
+        }
+        other => other?,
+    };
+    if let Some(pid) = lock.took_over_from() {
+        eprintln!(
+            "{}: took over the writer lock of process {pid}, which ended without finishing \
+             (its unfinished generation is discarded; the live one is whole)",
+            root.display()
+        );
+    }
+    Ok(lock)
 }

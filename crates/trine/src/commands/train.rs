@@ -28,7 +28,13 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> anyhow::Result<()> {
             let corpus = read_corpus(&BeirPaths::new(&data).corpus(), &CorpusOptions::default())?;
             // The split trained on gives up some queries; another split is used whole.
             let dev = if args.eval_split == args.judgements_split {
-                DevSet::hold_out(&split, &corpus, args.dev_queries, args.dev_docs, config.seed)?
+                DevSet::hold_out(
+                    &split,
+                    &corpus,
+                    args.dev_queries,
+                    args.dev_docs,
+                    config.seed,
+                )?
             } else {
                 let path = BeirPaths::new(&data).qrels(&args.eval_split);
                 DevSet::whole(&split, &corpus, &path.display().to_string())?
@@ -51,7 +57,9 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> anyhow::Result<()> {
     let judged = match &args.judgements {
         Some(d) => {
             let data = data_root::resolve(&cli.data_root, d);
-            Some(judgements(&load_split(&data, &args.judgements_split)?.qrels))
+            Some(judgements(
+                &load_split(&data, &args.judgements_split)?.qrels,
+            ))
         }
         None => None,
     };
@@ -70,9 +78,9 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> anyhow::Result<()> {
         config.epochs,
         config.batch_size,
         config.accumulation,
-        config
-            .mini_batch
-            .map_or(String::new(), |m| format!(", gradients cached over {m} texts")),
+        config.mini_batch.map_or(String::new(), |m| format!(
+            ", gradients cached over {m} texts"
+        )),
         config.lr
     );
     let data = TrainData::Triplets {

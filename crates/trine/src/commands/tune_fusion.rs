@@ -22,6 +22,7 @@ pub fn run(cli: &Cli, a: &TuneFusionArgs) -> anyhow::Result<()> {
             split.queries.iter().map(|q| q.id.clone()).collect();
         split.qrels.retain(|q, _| keep.contains(q));
     }
+    let _lock = shared::writer_lock(&a.index, &a.write)?;
     let index = Index::open(&a.index)?;
     let encoder = shared::load_encoder(&a.model)?;
     let vectors = retrieve::embed_queries(&index, &encoder, &split.queries)?;
