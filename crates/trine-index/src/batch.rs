@@ -96,8 +96,12 @@ pub fn run(
     k: usize,
     candidates_depth: usize,
 ) -> Result<Run> {
+    crate::fusion::check_depth(mode, k, candidates_depth)?;
+    if mode == Mode::Hybrid {
+        fusion.check()?;
+    }
     let depth = if mode == Mode::Hybrid {
-        candidates_depth.max(k)
+        candidates_depth
     } else {
         k
     };

@@ -45,6 +45,9 @@ pub enum IndexError {
     /// Another writer holds the index's writer lock.
     #[error("{path}: the index is being written by {} (wait for it, or pass --wait to queue)", holder.map_or("another process".to_string(), |p| format!("process {p}")))]
     Locked { path: PathBuf, holder: Option<u32> },
+    /// A search or fusion parameter is out of its range.
+    #[error("{name}: {message}")]
+    Parameter { name: &'static str, message: String },
     /// The query is empty after trimming.
     #[error("empty query")]
     EmptyQuery,

@@ -28,6 +28,48 @@ impl Default for Fusion {
     }
 }
 
+impl Fusion {
+    /// Checks the fusion's parameter: RRF k > 0, α in [0, 1] (both finite).
+    pub fn check(&self) -> crate::Result<()> {
+        let bad = |name: &'static str, message: String| {
+            Err(crate::IndexError::Parameter { name, message })
+        };
+        match *self {
+            Fusion::Rrf { k } if !(k.is_finite() && k > 0.0) => {
+                bad("fusion k", format!("RRF's k must be above 0, got {k}"))
+            }
+            Fusion::Convex { alpha } | Fusion::Zscore { alpha }
+                if !(alpha.is_finite() && (0.0..=1.0).contains(&alpha)) =>
+            {
+                bad(
+                    "fusion alpha",
+                    format!("alpha must be between 0 and 1, got {alpha}"),
+                )
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Checks a search's depth: k ≥ 1, and for hybrid search candidates ≥ k.
+pub fn check_depth(mode: crate::Mode, k: usize, candidates: usize) -> crate::Result<()> {
+    if k == 0 {
+        return Err(crate::IndexError::Parameter {
+            name: "k",
+            message: "k must be at least 1".into(),
+        });
+    }
+    if mode == crate::Mode::Hybrid && candidates < k {
+        return Err(crate::IndexError::Parameter {
+            name: "candidates",
+            message: format!(
+                "hybrid search fuses the top candidates of each retriever: candidates ({candidates}) must be at least k ({k})"
+            ),
+        });
+    }
+    Ok(())
+}
+
 impl std::fmt::Display for Fusion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -45,6 +45,8 @@ pub struct Index {
     lexical: Lexical,
     ann: Option<Ann>,
     dense_method: DenseMethod,
+    /// Shared lock on the generation folder: writers leave it in place while this index is open.
+    _lease: std::fs::File,
 }
 
 /// Which dense search path answers a query.
@@ -119,6 +121,16 @@ fn check_shape(docs: &[Document], vectors: &[f32], dim: usize) -> Result<()> {
                 docs.len(),
                 docs.len() * dim,
                 vectors.len()
+            ),
+        });
+    }
+    if let Some(i) = vectors.iter().position(|v| !v.is_finite()) {
+        return Err(IndexError::Shape {
+            message: format!(
+                "the vector of document `{}` holds {} at dimension {}: vectors must be finite",
+                docs[i / dim].id,
+                vectors[i],
+                i % dim
             ),
         });
     }
@@ -294,7 +306,7 @@ impl Index {
 
     /// Opens the live generation and checks that its parts agree.
     pub fn open(root: &Path) -> Result<Index> {
-        let dir = layout::current(root)?;
+        let (dir, lease) = layout::lease(root)?;
         let manifest = Manifest::read(&dir.join(MANIFEST))?;
         let docs_path = dir.join(DOCS);
         if !docs_path.is_file() {
@@ -350,6 +362,7 @@ impl Index {
             lexical,
             ann,
             dense_method: DenseMethod::Auto,
+            _lease: lease,
         })
     }
 
@@ -459,6 +472,12 @@ impl Index {
         let (source, ann) = appending(&lex_dir, &ann_file, start);
         write_generation(root, &manifest, &docs, &vectors, source, ann, &|_| {})?;
         Index::open(root)
+    }
+
+    /// The generation the index in `root` serves now (a reader compares it with its own
+    /// [`Manifest::generation`] to know when to reopen).
+    pub fn live_generation(root: &Path) -> Result<u64> {
+        layout::live_generation(root)
     }
 
     /// Fails unless `model` is the model that built the index.
@@ -624,8 +643,12 @@ impl Index {
         if text.trim().is_empty() {
             return Err(IndexError::EmptyQuery);
         }
+        crate::fusion::check_depth(mode, k, candidates)?;
+        if mode == Mode::Hybrid {
+            fusion.check()?;
+        }
         Ok(match mode {
-            Mode::Hybrid => self.search_hybrid(text, query, k, candidates.max(k), fusion)?,
+            Mode::Hybrid => self.search_hybrid(text, query, k, candidates, fusion)?,
             Mode::Lexical => self
                 .search_lexical(text, k)?
                 .into_iter()

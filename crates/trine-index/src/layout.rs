@@ -1,5 +1,6 @@
 //! Generation folders and the `CURRENT` pointer that makes a generation live.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use crate::{IndexError, Result};
@@ -10,6 +11,19 @@ pub(crate) const DOCS: &str = "docs.parquet";
 pub(crate) const VECTORS: &str = "vectors.f32";
 pub(crate) const LEXICAL: &str = "lexical";
 pub(crate) const ANN: &str = "ann.usearch";
+
+/// The number of the generation `CURRENT` names.
+pub(crate) fn live_generation(root: &Path) -> Result<u64> {
+    let dir = current(root)?;
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    name.as_deref()
+        .and_then(|n| n.strip_prefix("gen-"))
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| IndexError::Corrupt {
+            path: root.join(CURRENT),
+            message: format!("{CURRENT} does not name a numbered generation"),
+        })
+}
 
 /// Folder name of generation `n`.
 pub(crate) fn generation_name(n: u64) -> String {
@@ -57,12 +71,41 @@ pub(crate) fn switch(root: &Path, name: &str) -> Result<()> {
     )?)
 }
 
-/// Removes generation folders other than `keep` (left by a finished switch or a crashed writer).
+/// Opens the live generation for reading: its folder, and a shared lock on it (the reader's
+/// lease) that keeps writers from removing it while the returned file is open.
+pub(crate) fn lease(root: &Path) -> Result<(PathBuf, File)> {
+    for _ in 0..8 {
+        let dir = current(root)?;
+        let Ok(file) = File::open(&dir) else {
+            continue; // removed between reading CURRENT and opening it: read CURRENT again
+        };
+        file.lock_shared().map_err(|e| IndexError::io(&dir, e))?;
+        if dir.join(MANIFEST).is_file() {
+            return Ok((dir, file));
+        }
+    }
+    Err(IndexError::Missing {
+        path: root.to_path_buf(),
+        message: "the live generation kept changing while it was opened".into(),
+    })
+}
+
+/// Removes generation folders other than `keep` that no reader holds (a leased one stays until a
+/// later write finds it free), and staging folders a crashed writer left.
 pub(crate) fn remove_stale(root: &Path, keep: &str) {
-    if let Ok(entries) = std::fs::read_dir(root) {
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if (name.starts_with("gen-") || name.starts_with(".gen-")) && name != keep {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name == keep {
+            continue;
+        }
+        if name.starts_with(".gen-") {
+            let _ = std::fs::remove_dir_all(e.path());
+        } else if name.starts_with("gen-") {
+            let free = File::open(e.path()).is_ok_and(|f| f.try_lock().is_ok());
+            if free {
                 let _ = std::fs::remove_dir_all(e.path());
             }
         }

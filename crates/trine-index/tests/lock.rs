@@ -119,3 +119,57 @@ fn a_lock_left_by_a_killed_writer_is_taken_over() {
         None
     );
 }
+
+#[test]
+fn a_generation_a_reader_holds_stays_until_it_is_let_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("idx");
+    fresh(&root);
+    let reader = Index::open(&root).unwrap();
+    assert_eq!(Index::live_generation(&root).unwrap(), 1);
+    add(&root, "c").unwrap();
+    assert_eq!(Index::live_generation(&root).unwrap(), 2);
+    assert!(root.join("gen-000001").is_dir(), "removed under a reader");
+    assert_eq!(reader.search_lexical("apples", 5).unwrap().len(), 1);
+    assert_eq!(reader.len(), 2, "the reader stays on its generation");
+    drop(reader);
+    add(&root, "d").unwrap();
+    assert!(
+        !root.join("gen-000001").exists(),
+        "a free old generation is removed"
+    );
+    assert!(!root.join("gen-000002").exists());
+    assert_eq!(Index::open(&root).unwrap().len(), 4);
+}
+
+#[test]
+fn non_finite_vectors_are_refused_naming_the_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("idx");
+    fresh(&root);
+    for bad in [f32::NAN, f32::INFINITY] {
+        let err = Index::add(
+            &root,
+            &[doc("c", "x")],
+            &[0.5, bad],
+            &model(),
+            AddPolicy::Reject,
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(err.contains("`c`") && err.contains("dimension 1"), "{err}");
+    }
+    let err = Index::build(
+        &dir.path().join("b"),
+        &[doc("n", "x")],
+        &[f32::NAN, 0.0],
+        model(),
+        false,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(err.contains("`n`") && err.contains("NaN"), "{err}");
+    assert_eq!(Index::open(&root).unwrap().len(), 2);
+}

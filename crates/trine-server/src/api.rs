@@ -83,56 +83,55 @@ pub async fn search(
 ) -> Result<impl IntoResponse, ApiError> {
     let Json(req) = body?;
     check_text(&state, &req.query, "query")?;
-    if req.k == 0 || req.k > state.limits.max_k {
+    if req.k > state.limits.max_k {
         return Err(ApiError::bad_request(format!(
-            "k must be between 1 and {}",
+            "k must be at most {}",
             state.limits.max_k
         )));
     }
-    if req.candidates == 0 || req.candidates > state.limits.max_candidates {
+    if req.candidates > state.limits.max_candidates {
         return Err(ApiError::bad_request(format!(
-            "candidates must be between 1 and {}",
+            "candidates must be at most {}",
             state.limits.max_candidates
         )));
-    }
-    if let Some(Fusion::Convex { alpha } | Fusion::Zscore { alpha }) = req.fusion {
-        if !(0.0..=1.0).contains(&alpha) {
-            return Err(ApiError::bad_request("alpha must be between 0 and 1"));
-        }
     }
     let start = Instant::now();
     let vector = match req.mode {
         Mode::Lexical => Vec::new(),
         _ => state.encode(vec![req.query.clone()]).await?.0,
     };
-    let fusion = req.fusion.unwrap_or(state.index.manifest().fusion);
-    let hits = state
-        .index
-        .search(req.mode, &req.query, &vector, req.k, req.candidates, fusion)?;
-    let hits: Vec<Hit> = hits
-        .into_iter()
-        .map(|h| {
-            let d = state.index.document(h.row);
-            Ok(Hit {
-                id: d.id.clone(),
-                title: d.title.clone(),
-                snippet: state.index.snippet(&req.query, h.row, 240)?,
-                score: h.score,
-                lexical: RetrieverScore {
-                    score: h.lexical_score,
-                    rank: h.lexical_rank,
-                },
-                dense: RetrieverScore {
-                    score: h.dense_rank.map(|_| h.dense_score),
-                    rank: h.dense_rank,
-                },
-            })
+    let (hits, fusion) = state
+        .with_index(move |index| {
+            let fusion = req.fusion.unwrap_or(index.manifest().fusion);
+            let hits =
+                index.search(req.mode, &req.query, &vector, req.k, req.candidates, fusion)?;
+            let hits = hits
+                .into_iter()
+                .map(|h| {
+                    let d = index.document(h.row);
+                    Ok(Hit {
+                        id: d.id.clone(),
+                        title: d.title.clone(),
+                        snippet: index.snippet(&req.query, h.row, 240)?,
+                        score: h.score,
+                        lexical: RetrieverScore {
+                            score: h.lexical_score,
+                            rank: h.lexical_rank,
+                        },
+                        dense: RetrieverScore {
+                            score: h.dense_rank.map(|_| h.dense_score),
+                            rank: h.dense_rank,
+                        },
+                    })
+                })
+                .collect::<Result<Vec<Hit>, ApiError>>()?;
+            Ok((hits, (req.mode == Mode::Hybrid).then_some(fusion)))
         })
-        .collect::<Result<_, ApiError>>()?;
+        .await?;
     Ok(Json(json!({
         "hits": hits,
         "mode": req.mode,
-        "fusion": (req.mode == Mode::Hybrid).then_some(fusion),
+        "fusion": fusion,
         "took_ms": start.elapsed().as_secs_f64() * 1e3,
     })))
 }
@@ -142,12 +141,18 @@ pub async fn document(
     State(state): Shared,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let row = state.index.row_of(&id).ok_or_else(|| ApiError {
+    let index = state.index();
+    let row = index.row_of(&id).ok_or_else(|| not_found(&id))?;
+    let d = index.document(row);
+    Ok(Json(json!({"id": d.id, "title": d.title, "text": d.text})))
+}
+
+/// 404 for a document id the index does not hold.
+pub(crate) fn not_found(id: &str) -> ApiError {
+    ApiError {
         status: axum::http::StatusCode::NOT_FOUND,
         message: format!("no document with id `{id}`"),
-    })?;
-    let d = state.index.document(row);
-    Ok(Json(json!({"id": d.id, "title": d.title, "text": d.text})))
+    }
 }
 
 /// One text or several.
@@ -251,18 +256,20 @@ pub async fn openai_embeddings(
     Ok(Json(json!({
         "object": "list",
         "data": data,
-        "model": state.index.manifest().model.name,
+        "model": state.index().manifest().model.name,
         "usage": {"prompt_tokens": total, "total_tokens": total},
     })))
 }
 
 /// `GET /health`.
 pub async fn health(State(state): Shared) -> impl IntoResponse {
+    let index = state.index();
     Json(json!({
         "status": "ok",
-        "documents": state.index.len(),
-        "model": state.index.manifest().model.name,
-        "dense": if state.index.ann().is_some() { "hnsw" } else { "exact" },
+        "documents": index.len(),
+        "generation": index.manifest().generation,
+        "model": index.manifest().model.name,
+        "dense": if index.ann().is_some() { "hnsw" } else { "exact" },
     }))
 }
 

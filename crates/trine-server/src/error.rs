@@ -54,9 +54,15 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
 
 impl From<trine_index::IndexError> for ApiError {
     fn from(e: trine_index::IndexError) -> Self {
-        match e {
-            trine_index::IndexError::EmptyQuery => ApiError::bad_request("empty query"),
-            other => ApiError::internal(other.to_string()),
+        use trine_index::IndexError as E;
+        let status = match &e {
+            E::EmptyQuery | E::Shape { .. } | E::Parameter { .. } => StatusCode::BAD_REQUEST,
+            E::Locked { .. } | E::DuplicateIds { .. } => StatusCode::CONFLICT,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError {
+            status,
+            message: e.to_string(),
         }
     }
 }

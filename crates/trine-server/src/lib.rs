@@ -1,14 +1,18 @@
 //! trine's HTTP server: `POST /search`, `GET /documents/{id}`, `POST /embed`,
 //! `POST /v1/embeddings` (OpenAI-compatible), `GET /health`, `GET /metrics` (Prometheus) and a
-//! search page at `/`, over one index and the model that built it.
+//! search page at `/`, over one live index and the model that built it; with a write token,
+//! `POST /documents` (upsert), `DELETE /documents/{id}` and `POST /documents/delete`.
 //!
-//! Every error is JSON (`{"error": "..."}`): malformed JSON or unknown fields 400, bodies or
-//! batches over the limits 413, unknown documents 404, requests over the time limit 408.
+//! Every error is JSON (`{"error": "..."}`): malformed JSON, unknown fields or parameters out of
+//! range 400, a write without the token 401 (403 when writes are off), unknown documents 404,
+//! requests over the time limit 408, another writer busy 409, bodies or batches over the limits
+//! 413.
 
 pub mod api;
 mod error;
 mod metrics;
 mod state;
+pub mod writes;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,14 +25,19 @@ use axum::routing::{get, post};
 use axum::Router;
 
 pub use error::ApiError;
-pub use state::{AppState, Limits};
+pub use state::{AppState, DenseSettings, Limits};
 
 /// The application's routes with limits, a time limit per request (408, JSON) and metrics.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(api::page))
         .route("/search", post(api::search))
-        .route("/documents/{id}", get(api::document))
+        .route("/documents", post(writes::upsert))
+        .route("/documents/delete", post(writes::delete_many))
+        .route(
+            "/documents/{id}",
+            get(api::document).delete(writes::delete_one),
+        )
         .route("/embed", post(api::embed))
         .route("/v1/embeddings", post(api::openai_embeddings))
         .route("/health", get(api::health))

@@ -9,6 +9,8 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    documents: IntGauge,
+    bytes: IntGauge,
 }
 
 impl Metrics {
@@ -46,8 +48,8 @@ impl Metrics {
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
-            Box::new(docs),
-            Box::new(bytes),
+            Box::new(docs.clone()),
+            Box::new(bytes.clone()),
         ] {
             registry.register(c).expect("unique metric");
         }
@@ -55,7 +57,15 @@ impl Metrics {
             registry,
             requests,
             latency,
+            documents: docs,
+            bytes,
         }
+    }
+
+    /// The served index changed (a new generation went live).
+    pub fn set_documents(&self, documents: usize, index_bytes: u64) {
+        self.documents.set(documents as i64);
+        self.bytes.set(index_bytes as i64);
     }
 
     /// Records one finished request.

@@ -1,10 +1,17 @@
-//! What every request shares: the index, the encoder, limits and metrics.
+//! What every request shares: the live index, the encoder, limits and metrics.
+//!
+//! The index is an `Arc` swapped when a new generation goes live (a write here, or a watcher
+//! that polls `CURRENT` for writes made elsewhere): a request keeps the generation it started on
+//! to the end, and the index's reader lease keeps that generation's files until it lets go.
 
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use axum::http::{HeaderMap, StatusCode};
 use tokio::sync::Semaphore;
 use trine_encoder::Encoder;
-use trine_index::Index;
+use trine_index::{DenseMethod, Index};
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -26,6 +33,8 @@ pub struct Limits {
     pub timeout: Duration,
     /// Requests encoding at the same time; the rest wait their turn.
     pub concurrent_encodes: usize,
+    /// Most documents in one `POST /documents` (413 beyond).
+    pub max_documents: usize,
 }
 
 impl Default for Limits {
@@ -38,31 +47,162 @@ impl Default for Limits {
             max_batch: 64,
             timeout: Duration::from_secs(30),
             concurrent_encodes: 2,
+            max_documents: 1000,
         }
     }
 }
 
+/// How dense search runs, kept across generations.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DenseSettings {
+    /// Exact scan even when the index has an ANN graph.
+    pub exact: bool,
+    /// ANN search expansion, when the index has a graph.
+    pub ef: Option<usize>,
+}
+
 /// Shared server state.
 pub struct AppState {
-    pub index: Index,
+    root: PathBuf,
+    index: RwLock<Arc<Index>>,
     pub encoder: Encoder,
     pub limits: Limits,
     pub metrics: Metrics,
+    dense: DenseSettings,
+    write_token: Option<String>,
+    writes: tokio::sync::Mutex<()>,
     encodes: Semaphore,
 }
 
 impl AppState {
-    /// State over an open index and the model that built it.
+    /// State over an open index and the model that built it; writes are off until a token is set.
     pub fn new(index: Index, encoder: Encoder, limits: Limits) -> AppState {
         let metrics = Metrics::new(index.len(), index.size_bytes());
         let encodes = Semaphore::new(limits.concurrent_encodes.max(1));
         AppState {
-            index,
+            root: index.root().to_path_buf(),
+            index: RwLock::new(Arc::new(index)),
             encoder,
             limits,
             metrics,
+            dense: DenseSettings::default(),
+            write_token: None,
+            writes: tokio::sync::Mutex::new(()),
             encodes,
         }
+    }
+
+    /// Allows writes (`POST /documents`, deletes) to requests bearing `token`.
+    pub fn with_write_token(mut self, token: Option<String>) -> AppState {
+        self.write_token = token.filter(|t| !t.is_empty());
+        self
+    }
+
+    /// Applies `dense` to the index now and to every generation loaded later.
+    pub fn with_dense(self, dense: DenseSettings) -> Result<AppState, trine_index::IndexError> {
+        let mut index = Index::open(&self.root)?;
+        configure(&mut index, dense)?;
+        let state = AppState { dense, ..self };
+        state.install(index);
+        Ok(state)
+    }
+
+    /// The generation requests start on now.
+    pub fn index(&self) -> Arc<Index> {
+        Arc::clone(&self.index.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn install(&self, index: Index) {
+        self.metrics.set_documents(index.len(), index.size_bytes());
+        *self.index.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(index);
+    }
+
+    /// Loads the live generation if it is newer than the one served (blocking: call it off
+    /// the async workers). Returns whether it changed.
+    pub fn reload(&self) -> Result<bool, trine_index::IndexError> {
+        let live = Index::live_generation(&self.root)?;
+        if live == self.index().manifest().generation {
+            return Ok(false);
+        }
+        let mut index = Index::open(&self.root)?;
+        configure(&mut index, self.dense)?;
+        self.install(index);
+        Ok(true)
+    }
+
+    /// Polls `CURRENT` every `every` and loads new generations, until the runtime stops.
+    pub fn watch(self: &Arc<Self>, every: Duration) {
+        let state = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let s = Arc::clone(&state);
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.reload()).await {
+                    eprintln!(
+                        "{}: cannot load the new generation: {e}",
+                        state.root.display()
+                    );
+                }
+            }
+        });
+    }
+
+    /// Runs `f` on the index on a blocking thread, so a long search never holds an async worker
+    /// and the request time limit can fire.
+    pub async fn with_index<T, F>(self: &Arc<Self>, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Index) -> Result<T, ApiError> + Send + 'static,
+    {
+        let index = self.index();
+        tokio::task::spawn_blocking(move || f(&index))
+            .await
+            .map_err(|e| ApiError::internal(format!("search task failed: {e}")))?
+    }
+
+    /// Runs a write under the server's write lock on a blocking thread, then serves its result.
+    /// (Callers check [`AppState::authorize`] first, before any work.)
+    pub async fn write<T, F>(self: &Arc<Self>, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&std::path::Path, &Index) -> Result<(Index, T), ApiError> + Send + 'static,
+    {
+        let _turn = self.writes.lock().await;
+        let state = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let current = state.index();
+            let (mut index, out) = f(&state.root, &current)?;
+            drop(current);
+            configure(&mut index, state.dense)?;
+            state.install(index);
+            Ok(out)
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("write task failed: {e}")))?
+    }
+
+    /// Fails unless writes are on and `headers` bear the write token (403 / 401).
+    pub fn authorize(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let Some(token) = &self.write_token else {
+            return Err(ApiError {
+                status: StatusCode::FORBIDDEN,
+                message:
+                    "writes are off: start the server with --write-token (or TRINE_WRITE_TOKEN)"
+                        .into(),
+            });
+        };
+        let given = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if given != Some(token.as_str()) {
+            return Err(ApiError {
+                status: StatusCode::UNAUTHORIZED,
+                message: "a write needs the header `Authorization: Bearer <write token>`".into(),
+            });
+        }
+        Ok(())
     }
 
     /// Embeds texts on a blocking thread, at most `concurrent_encodes` requests at a time.
@@ -92,4 +232,14 @@ impl AppState {
         .await
         .map_err(|e| ApiError::internal(format!("encoder task failed: {e}")))?
     }
+}
+
+fn configure(index: &mut Index, dense: DenseSettings) -> Result<(), trine_index::IndexError> {
+    if dense.exact {
+        index.set_dense_method(DenseMethod::Exact)?;
+    }
+    if let (Some(ef), true) = (dense.ef, index.ann().is_some()) {
+        index.set_ann_expansion(ef);
+    }
+    Ok(())
 }

@@ -13,6 +13,7 @@ use trine_server::{AppState, Limits};
 
 struct Server {
     addr: SocketAddr,
+    root: std::path::PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -39,6 +40,12 @@ fn start() -> Server {
 }
 
 fn start_with(limits: Limits) -> Server {
+    start_full(limits, None)
+}
+
+const TOKEN: &str = "s3cret";
+
+fn start_full(limits: Limits, token: Option<&str>) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("tiny");
     write_tiny_model(&model, &TinySpec::default()).unwrap();
@@ -75,8 +82,10 @@ fn start_with(limits: Limits) -> Server {
         fingerprint: encoder.fingerprint().unwrap().to_string(),
         dim: encoder.dim(),
     };
-    let index = Index::build(&dir.path().join("idx"), &docs, &vectors, info, false).unwrap();
-    let state = Arc::new(AppState::new(index, encoder, limits));
+    let root = dir.path().join("idx");
+    let index = Index::build(&root, &docs, &vectors, info, false).unwrap();
+    let state = AppState::new(index, encoder, limits).with_write_token(token.map(String::from));
+    let state = Arc::new(state);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -85,6 +94,7 @@ fn start_with(limits: Limits) -> Server {
         rt.block_on(async move {
             listener.set_nonblocking(true).unwrap();
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            state.watch(std::time::Duration::from_millis(50));
             trine_server::serve(listener, state, async {
                 let _ = stopped.await;
             })
@@ -94,6 +104,7 @@ fn start_with(limits: Limits) -> Server {
     });
     Server {
         addr,
+        root,
         stop: Some(stop),
         thread: Some(thread),
         _dir: dir,
@@ -102,10 +113,21 @@ fn start_with(limits: Limits) -> Server {
 
 /// One HTTP/1.1 request; returns the status and the body.
 fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&[u8]>) -> (u16, String) {
+    request_with(addr, method, path, body, "")
+}
+
+/// [`request`] with extra header lines (each ending in `\r\n`).
+fn request_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+    headers: &str,
+) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     let body = body.unwrap_or_default();
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\ncontent-type: application/json\r\n{headers}content-length: {}\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes()).unwrap();
@@ -237,6 +259,31 @@ fn bad_requests_get_json_errors_and_the_server_stays_up() {
             r#"{"query": "x", "fusion": {"method": "magic"}}"#.into(),
             400,
         ),
+        (
+            "POST",
+            "/search",
+            r#"{"query": "x", "fusion": {"method": "rrf", "k": -60}}"#.into(),
+            400,
+        ),
+        (
+            "POST",
+            "/search",
+            r#"{"query": "x", "k": 5, "candidates": 2}"#.into(),
+            400,
+        ),
+        (
+            "POST",
+            "/documents",
+            r#"{"documents": [{"id": "n", "text": "new"}]}"#.into(),
+            403,
+        ),
+        ("DELETE", "/documents/d1", String::new(), 403),
+        (
+            "POST",
+            "/documents/delete",
+            r#"{"ids": ["d1"]}"#.into(),
+            403,
+        ),
         ("POST", "/search", r#"{"query": 42}"#.into(), 400),
         ("POST", "/search", r#"[1, 2, 3]"#.into(), 400),
         ("POST", "/search", r#"{"query": "\ud800"}"#.into(), 400),
@@ -302,4 +349,130 @@ fn a_request_over_the_time_limit_gets_408_json() {
     assert!(text.contains("longer than 0.2 s"), "{text}");
     let (status, _) = request(server.addr, "GET", "/health", None);
     assert_eq!(status, 200);
+}
+
+fn write(
+    a: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+    token: &str,
+) -> (u16, serde_json::Value) {
+    let auth = format!("authorization: Bearer {token}\r\n");
+    let (status, text) = request_with(a, method, path, Some(body.as_bytes()), &auth);
+    let v = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+    (status, v)
+}
+
+fn documents(a: SocketAddr) -> u64 {
+    let (_, body) = request(a, "GET", "/health", None);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    v["documents"].as_u64().unwrap()
+}
+
+#[test]
+fn writes_over_http_need_the_token_and_are_served_at_once() {
+    let server = start_full(Limits::default(), Some(TOKEN));
+    let a = server.addr;
+    let upsert = r#"{"documents": [
+        {"id": "d4", "title": "Sourdough", "text": "Bread from a sourdough starter."},
+        {"id": "d2", "title": "Cooking rice", "text": "Rinse the rice, then simmer."}]}"#;
+    let (s, v) = write(a, "POST", "/documents", upsert, "wrong");
+    assert_eq!(s, 401, "{v}");
+    let (s, v) = write(a, "POST", "/documents", upsert, TOKEN);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["upserted"], 2);
+    assert_eq!(v["index"]["documents"], 4, "d2 replaced, d4 added");
+    let (s, v) = post(
+        a,
+        "/search",
+        r#"{"query": "sourdough bread", "k": 1, "mode": "lexical"}"#,
+    );
+    assert_eq!(s, 200);
+    assert_eq!(v["hits"][0]["id"], "d4", "{v}");
+    let (_, body) = request(a, "GET", "/documents/d2", None);
+    assert!(body.contains("Cooking rice"), "{body}");
+
+    let bad: Vec<(&str, u16)> = vec![
+        (r#"{"documents": []}"#, 400),
+        (r#"{"documents": [{"id": "", "text": "x"}]}"#, 400),
+        (r#"{"documents": [{"id": "e", "text": "  "}]}"#, 400),
+        (
+            r#"{"documents": [{"id": "e", "text": "a"}, {"id": "e", "text": "b"}]}"#,
+            400,
+        ),
+        (r#"{"documents": [{"id": "e", "body": "a"}]}"#, 400),
+    ];
+    for (body, want) in bad {
+        let (s, v) = write(a, "POST", "/documents", body, TOKEN);
+        assert_eq!(s, want, "{body}: {v}");
+    }
+    assert_eq!(documents(a), 4, "refused writes change nothing");
+
+    let (s, v) = write(a, "DELETE", "/documents/nope", "", TOKEN);
+    assert_eq!(s, 404, "{v}");
+    let (s, v) = write(a, "DELETE", "/documents/d1", "", TOKEN);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["deleted"], 1);
+    let (s, _) = request(a, "GET", "/documents/d1", None);
+    assert_eq!(s, 404);
+    let (s, v) = write(
+        a,
+        "POST",
+        "/documents/delete",
+        r#"{"ids": ["d3", "nope"]}"#,
+        TOKEN,
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["deleted"].as_u64(), v["missing"][0].as_str()),
+        (Some(1), Some("nope"))
+    );
+    assert_eq!(documents(a), 2);
+    let (s, v) = write(
+        a,
+        "POST",
+        "/documents/delete",
+        r#"{"ids": ["d2", "d4"]}"#,
+        TOKEN,
+    );
+    assert_eq!(s, 400, "an index cannot be emptied: {v}");
+    assert_eq!(documents(a), 2);
+}
+
+#[test]
+fn a_generation_written_by_another_process_is_served_without_restart() {
+    let server = start();
+    let a = server.addr;
+    let (s, _) = request(a, "GET", "/documents/d9", None);
+    assert_eq!(s, 404);
+    let index = Index::open(&server.root).unwrap();
+    let model = index.manifest().model.clone();
+    let v: Vec<f32> = index.vector(0).to_vec();
+    drop(index);
+    let doc = Document {
+        id: "d9".into(),
+        title: "Sailing".into(),
+        text: "Boats and wind.".into(),
+    };
+    Index::add(
+        &server.root,
+        &[doc],
+        &v,
+        &model,
+        trine_index::AddPolicy::Reject,
+    )
+    .unwrap();
+    let start = std::time::Instant::now();
+    while documents(a) != 4 {
+        assert!(
+            start.elapsed().as_secs() < 10,
+            "the new generation was never served"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let (s, body) = request(a, "GET", "/documents/d9", None);
+    assert_eq!(s, 200, "{body}");
+    let (_, metrics) = request(a, "GET", "/metrics", None);
+    assert!(metrics.contains("trine_index_documents 4"), "{metrics}");
 }

@@ -84,6 +84,13 @@ pub struct ServeArgs {
     /// Requests encoding at the same time; the rest wait.
     #[arg(long, default_value_t = 2)]
     pub concurrent_encodes: usize,
+    /// Token that writes (POST /documents, deletes) must bear as `Authorization: Bearer TOKEN`;
+    /// without one, writes are off and the index is read-only over HTTP.
+    #[arg(long, env = "TRINE_WRITE_TOKEN", hide_env_values = true)]
+    pub write_token: Option<String>,
+    /// How often to look for a new generation written by another process, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    pub reload_ms: u64,
     #[command(flatten)]
     pub dense: DenseSearchArgs,
     #[command(flatten)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use trine_index::Index;
-use trine_server::{AppState, Limits};
+use trine_server::{AppState, DenseSettings, Limits};
 
 use super::{retrieve, shared};
 use crate::cli::ServeArgs;
@@ -13,6 +13,10 @@ use crate::cli::ServeArgs;
 pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
     let mut index = Index::open(&a.index)?;
     shared::apply_dense_args(&mut index, &a.dense)?;
+    let dense = DenseSettings {
+        exact: a.dense.exact,
+        ef: a.dense.ef,
+    };
     let encoder = shared::load_encoder(&a.model)?;
     index.check_model(&retrieve::model_info(&encoder)?)?;
     let limits = Limits {
@@ -24,7 +28,11 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
         ..Limits::default()
     };
     let documents = index.len();
-    let state = Arc::new(AppState::new(index, encoder, limits));
+    let writes = a.write_token.is_some();
+    let state = AppState::new(index, encoder, limits)
+        .with_write_token(a.write_token.clone())
+        .with_dense(dense)?;
+    let state = Arc::new(state);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -34,10 +42,16 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", a.addr))?;
         eprintln!(
-            "serving {} ({documents} documents) on http://{}",
+            "serving {} ({documents} documents) on http://{}; writes {}",
             a.index.display(),
-            listener.local_addr()?
+            listener.local_addr()?,
+            if writes {
+                "on (with the write token)"
+            } else {
+                "off (no --write-token)"
+            }
         );
+        state.watch(Duration::from_millis(a.reload_ms.max(10)));
         trine_server::serve(listener, state, trine_server::shutdown_signal()).await?;
         eprintln!("shut down");
         anyhow::Ok(())
