@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Load test of `trine serve` on loopback (run by `make bench`): 10,000 hybrid searches from 16
 # concurrent keep-alive clients over the SciFact test queries; records throughput, p50/p99,
-# errors, the server's memory before and after, and that it exits cleanly on SIGTERM.
+# errors, the server's memory before and after, and that it exits cleanly on SIGTERM. With
+# WRITES=1 the same searches run while a client upserts 1,000 documents and deletes 500 of them
+# through the API (the server gets a write token; the index is a copy, so the original stays).
 #   usage: scripts/bench-serve.sh INDEX QUERIES.jsonl OUT.json
 set -euo pipefail
 idx=$1 queries=$2 out=$3
@@ -9,6 +11,15 @@ trine=${TRINE:-target/release/trine}
 model=${MODEL:-models/all-MiniLM-L6-v2}
 port=${PORT:-7791}
 cargo build --release --locked -p trine-server --example load
+write_flags=()
+if [ "${WRITES:-0}" = 1 ]; then
+  copy=$(mktemp -d)/idx
+  cp -r "$idx" "$copy"
+  idx=$copy
+  token=bench-$$
+  write_flags=(--upserts "${UPSERTS:-1000}" --deletes "${DELETES:-500}" --token "$token")
+  export TRINE_WRITE_TOKEN=$token
+fi
 "$trine" serve "$idx" --model "$model" --addr "127.0.0.1:$port" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
@@ -18,7 +29,7 @@ rss() { awk '/VmRSS/ {print $2 / 1024}' "/proc/$pid/status"; }
 target/release/examples/load --addr "127.0.0.1:$port" --queries "$queries" --requests 200 --clients 16 > /dev/null
 before=$(rss)
 target/release/examples/load --addr "127.0.0.1:$port" --queries "$queries" --requests "${REQUESTS:-10000}" \
-  --clients 16 > "$out.load"
+  --clients 16 "${write_flags[@]}" > "$out.load"
 after=$(rss)
 kill -TERM $pid
 status=0; wait $pid || status=$?

@@ -91,6 +91,10 @@ echo "== dense search through the HNSW graph on SciFact (same vectors, index bui
 
 echo "== HTTP load: trine serve, 10,000 hybrid searches from 16 concurrent clients (loopback)"
 scripts/bench-serve.sh "$idx" data/bench-test-queries.jsonl "$out/serve-load.json"
+echo "== robustness: fuzz targets, the bad-input table, the failpoint table"
+scripts/bench-fuzz.sh
+echo "== HTTP load under writes: the same searches while 1,000 documents are upserted and 500 deleted"
+WRITES=1 scripts/bench-serve.sh "$idx" data/bench-test-queries.jsonl "$out/serve-load-writes.json"
 
 if [ "${BENCH_ANN:-1}" = 1 ]; then
   echo "== dense search at scale: exact vs HNSW on synthetic 384-d unit vectors"

@@ -83,8 +83,5 @@ pub fn gemm_xyt(out: &mut [f32], x: &[f32], y: &[f32], n: usize, k: usize) {
 /// and memory stays linear in the number of points.
 pub const BLOCK: usize = 256;
 
-/// Dot product.
-#[inline]
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
+/// Dot product: the one the exact retriever uses.
+pub use trine_eval::exact::dot;

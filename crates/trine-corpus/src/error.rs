@@ -88,6 +88,13 @@ pub enum CorpusError {
     /// The input holds no documents (or queries) at all.
     #[error("{path}: no {what} found")]
     Empty { path: PathBuf, what: &'static str },
+    /// A line is longer than any document should be.
+    #[error("{path}:{line}: line longer than {} MiB (is this a JSON Lines file, one object per line?)", limit >> 20)]
+    LineTooLong {
+        path: PathBuf,
+        line: usize,
+        limit: usize,
+    },
     /// The same id occurs twice.
     #[error("{path}:{line}: duplicate id `{id}`")]
     DuplicateId {

@@ -1,7 +1,7 @@
 //! Line-by-line reading with UTF-8 and JSON checks that name the line.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -16,6 +16,10 @@ pub struct JsonFields {
     pub text: String,
 }
 
+/// Longest line a text input may have (a document, query or row of 64 MiB is not a document:
+/// more likely a file without newlines). Longer lines are refused before they are read whole.
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
 /// Calls `f(line_number, line)` for every line of a UTF-8 text file (1-based line numbers, newline
 /// and a trailing `\r` stripped). Invalid UTF-8 is an error naming the line and byte.
 pub(crate) fn for_each_line<F>(path: &Path, mut f: F) -> Result<()>
@@ -28,13 +32,21 @@ where
     let mut line_no = 0;
     loop {
         buf.clear();
-        let n = reader
+        let n = (&mut reader)
+            .take(MAX_LINE_BYTES as u64 + 1)
             .read_until(b'\n', &mut buf)
             .map_err(|e| CorpusError::io(path, e))?;
         if n == 0 {
             return Ok(());
         }
         line_no += 1;
+        if n > MAX_LINE_BYTES {
+            return Err(CorpusError::LineTooLong {
+                path: path.to_path_buf(),
+                line: line_no,
+                limit: MAX_LINE_BYTES,
+            });
+        }
         while matches!(buf.last(), Some(b'\n' | b'\r')) {
             buf.pop();
         }

@@ -12,17 +12,26 @@ use trine_corpus::CorpusError;
 fn write_lists(path: &std::path::Path, rows: Vec<Option<Vec<Option<f32>>>>) {
     let n = rows.len();
     let ids = StringArray::from_iter_values((0..n).map(|i| format!("d{i}")));
+    write_with_ids(path, Arc::new(ids), rows);
+}
+
+/// Writes embeddings whose `id` column is any array (polars and pandas write large utf8, utf8
+/// view or integers).
+fn write_with_ids(
+    path: &std::path::Path,
+    ids: arrow::array::ArrayRef,
+    rows: Vec<Option<Vec<Option<f32>>>>,
+) {
     let lists = ListArray::from_iter_primitive::<Float32Type, _, _>(rows);
     let schema = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Utf8, false),
+        Field::new("id", ids.data_type().clone(), false),
         Field::new(
             "embedding",
             DataType::List(Arc::new(Field::new("item", DataType::Float32, true))),
             true,
         ),
     ]));
-    let batch =
-        RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(ids), Arc::new(lists)]).unwrap();
+    let batch = RecordBatch::try_new(Arc::clone(&schema), vec![ids, Arc::new(lists)]).unwrap();
     let mut w = ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None).unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
@@ -84,4 +93,27 @@ fn mixed_widths_and_nulls_name_the_row() {
         matches!(err, CorpusError::NullValue { row: 1, .. }),
         "{err}"
     );
+}
+
+#[test]
+fn ids_may_be_large_utf8_utf8_view_or_integers() {
+    use arrow::array::{Int64Array, LargeStringArray, StringViewArray};
+    let dir = tempfile::tempdir().unwrap();
+    let rows = || {
+        vec![
+            Some(vec![Some(1.0), Some(0.0)]),
+            Some(vec![Some(0.0), Some(1.0)]),
+        ]
+    };
+    let columns: Vec<arrow::array::ArrayRef> = vec![
+        Arc::new(LargeStringArray::from(vec!["7", "42"])),
+        Arc::new(StringViewArray::from(vec!["7", "42"])),
+        Arc::new(Int64Array::from(vec![7, 42])),
+    ];
+    for (i, ids) in columns.into_iter().enumerate() {
+        let p = dir.path().join(format!("ids{i}.parquet"));
+        write_with_ids(&p, ids, rows());
+        let emb = embeddings::read(&p).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(emb.ids, ["7", "42"]);
+    }
 }

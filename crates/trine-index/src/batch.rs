@@ -97,6 +97,14 @@ pub fn run(
     candidates_depth: usize,
 ) -> Result<Run> {
     crate::fusion::check_depth(mode, k, candidates_depth)?;
+    for q in queries {
+        if q.text.len() > crate::fusion::MAX_QUERY_BYTES {
+            crate::fusion::check_query(&q.text).map_err(|e| IndexError::Parameter {
+                name: "query",
+                message: format!("query `{}`: {e}", q.id),
+            })?;
+        }
+    }
     if mode == Mode::Hybrid {
         fusion.check()?;
     }

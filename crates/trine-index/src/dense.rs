@@ -101,37 +101,49 @@ impl Vectors {
         k: usize,
         tie: impl Fn(usize) -> T + Sync,
     ) -> Vec<(usize, f32)> {
-        const BLOCK: usize = 4096;
-        let n = self.len();
-        let k = k.min(n);
-        if k == 0 {
-            return Vec::new();
-        }
-        let better = |a: &(usize, f32), b: &(usize, f32)| {
-            b.1.total_cmp(&a.1).then_with(|| tie(a.0).cmp(&tie(b.0)))
-        };
-        // Each block keeps its own top k; the blocks' winners are merged.
-        let mut best: Vec<(usize, f32)> = (0..n.div_ceil(BLOCK))
-            .into_par_iter()
-            .flat_map_iter(|blk| {
-                let start = blk * BLOCK;
-                let end = (start + BLOCK).min(n);
-                let mut scored: Vec<(usize, f32)> =
-                    (start..end).map(|i| (i, self.score(query, i))).collect();
-                if scored.len() > k {
-                    scored.select_nth_unstable_by(k - 1, better);
-                    scored.truncate(k);
-                }
-                scored
-            })
-            .collect();
-        if best.len() > k {
-            best.select_nth_unstable_by(k - 1, better);
-            best.truncate(k);
-        }
-        best.sort_by(better);
-        best
+        top_k(self.as_slice(), self.dim, query, k, tie)
     }
+}
+
+/// The exact scan: the `k` rows of the row-major unit `vectors` most similar to the unit
+/// `query`, as `(row, score)`, equal scores ordered by `tie(row)` ascending. Multithreaded over
+/// blocks of rows, each keeping its own top k.
+pub fn top_k<T: Ord + Sync>(
+    vectors: &[f32],
+    dim: usize,
+    query: &[f32],
+    k: usize,
+    tie: impl Fn(usize) -> T + Sync,
+) -> Vec<(usize, f32)> {
+    const BLOCK: usize = 4096;
+    let n = vectors.len() / dim.max(1);
+    let k = k.min(n);
+    if k == 0 {
+        return Vec::new();
+    }
+    let score = |i: usize| dot(query, &vectors[i * dim..(i + 1) * dim]);
+    let better = |a: &(usize, f32), b: &(usize, f32)| {
+        b.1.total_cmp(&a.1).then_with(|| tie(a.0).cmp(&tie(b.0)))
+    };
+    let mut best: Vec<(usize, f32)> = (0..n.div_ceil(BLOCK))
+        .into_par_iter()
+        .flat_map_iter(|blk| {
+            let start = blk * BLOCK;
+            let end = (start + BLOCK).min(n);
+            let mut scored: Vec<(usize, f32)> = (start..end).map(|i| (i, score(i))).collect();
+            if scored.len() > k {
+                scored.select_nth_unstable_by(k - 1, better);
+                scored.truncate(k);
+            }
+            scored
+        })
+        .collect();
+    if best.len() > k {
+        best.select_nth_unstable_by(k - 1, better);
+        best.truncate(k);
+    }
+    best.sort_by(better);
+    best
 }
 
 /// Unit-length copy of one vector.

@@ -51,6 +51,27 @@ impl Fusion {
     }
 }
 
+/// Longest query text a search takes, in bytes (BM25 over a 64 KiB query is already thousands of
+/// terms; longer is a document pasted by mistake, or an attack).
+pub const MAX_QUERY_BYTES: usize = 64 << 10;
+
+/// Checks a query's text: not blank, at most [`MAX_QUERY_BYTES`].
+pub fn check_query(text: &str) -> crate::Result<()> {
+    if text.trim().is_empty() {
+        return Err(crate::IndexError::EmptyQuery);
+    }
+    if text.len() > MAX_QUERY_BYTES {
+        return Err(crate::IndexError::Parameter {
+            name: "query",
+            message: format!(
+                "{} bytes; a query is at most {MAX_QUERY_BYTES} bytes",
+                text.len()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Checks a search's depth: k ≥ 1, and for hybrid search candidates ≥ k.
 pub fn check_depth(mode: crate::Mode, k: usize, candidates: usize) -> crate::Result<()> {
     if k == 0 {

@@ -640,9 +640,7 @@ impl Index {
         candidates: usize,
         fusion: Fusion,
     ) -> Result<Vec<FusedHit>> {
-        if text.trim().is_empty() {
-            return Err(IndexError::EmptyQuery);
-        }
+        crate::fusion::check_query(text)?;
         crate::fusion::check_depth(mode, k, candidates)?;
         if mode == Mode::Hybrid {
             fusion.check()?;

@@ -100,7 +100,7 @@ pub async fn search(
         Mode::Lexical => Vec::new(),
         _ => state.encode(vec![req.query.clone()]).await?.0,
     };
-    let (hits, fusion) = state
+    let (hits, fusion, generation) = state
         .with_index(move |index| {
             let fusion = req.fusion.unwrap_or(index.manifest().fusion);
             let hits =
@@ -125,13 +125,19 @@ pub async fn search(
                     })
                 })
                 .collect::<Result<Vec<Hit>, ApiError>>()?;
-            Ok((hits, (req.mode == Mode::Hybrid).then_some(fusion)))
+            let generation = index.manifest().generation;
+            Ok((
+                hits,
+                (req.mode == Mode::Hybrid).then_some(fusion),
+                generation,
+            ))
         })
         .await?;
     Ok(Json(json!({
         "hits": hits,
         "mode": req.mode,
         "fusion": fusion,
+        "generation": generation,
         "took_ms": start.elapsed().as_secs_f64() * 1e3,
     })))
 }

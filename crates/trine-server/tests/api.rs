@@ -476,3 +476,79 @@ fn a_generation_written_by_another_process_is_served_without_restart() {
     let (_, metrics) = request(a, "GET", "/metrics", None);
     assert!(metrics.contains("trine_index_documents 4"), "{metrics}");
 }
+
+/// Ids of a search's hits, and the generation it ran on.
+fn search_ids(a: SocketAddr, body: &str) -> (u64, std::collections::BTreeSet<String>) {
+    let (s, v) = post(a, "/search", body);
+    assert_eq!(s, 200, "{v}");
+    let ids = v["hits"].as_array().unwrap().iter();
+    let ids = ids.map(|h| h["id"].as_str().unwrap().to_string()).collect();
+    (v["generation"].as_u64().unwrap(), ids)
+}
+
+#[test]
+fn searches_under_upserts_and_deletes_each_see_one_whole_generation() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let server = start_full(Limits::default(), Some(TOKEN));
+    let a = server.addr;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Lexical hits for "zebra" are exactly the live written documents of the generation.
+    let query = r#"{"query": "zebra", "k": 100, "mode": "lexical"}"#;
+    let hybrid = r#"{"query": "zebra stripes", "k": 100, "candidates": 100}"#;
+    let readers: Vec<_> = (0..16)
+        .map(|c| {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut seen = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    seen.push(search_ids(a, query));
+                    if c % 4 == 0 {
+                        let (s, _) = post(a, "/search", hybrid);
+                        assert_eq!(s, 200);
+                    }
+                }
+                seen
+            })
+        })
+        .collect();
+    let mut live: BTreeSet<String> = BTreeSet::new();
+    let mut expected: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
+    expected.insert(1, live.clone());
+    for round in 0..12 {
+        let docs: Vec<String> = (0..5)
+            .map(|i| format!(r#"{{"id": "w{round}-{i}", "text": "zebra stripes number {i}"}}"#))
+            .collect();
+        let body = format!(r#"{{"documents": [{}]}}"#, docs.join(","));
+        let (s, v) = write(a, "POST", "/documents", &body, TOKEN);
+        assert_eq!(s, 200, "{v}");
+        live.extend((0..5).map(|i| format!("w{round}-{i}")));
+        expected.insert(v["index"]["generation"].as_u64().unwrap(), live.clone());
+        if round % 2 == 1 {
+            let gone = [format!("w{}-0", round - 1), format!("w{round}-4")];
+            let body = format!(r#"{{"ids": ["{}", "{}"]}}"#, gone[0], gone[1]);
+            let (s, v) = write(a, "POST", "/documents/delete", &body, TOKEN);
+            assert_eq!(s, 200, "{v}");
+            assert_eq!(v["deleted"], 2);
+            gone.iter().for_each(|g| {
+                live.remove(g);
+            });
+            expected.insert(v["index"]["generation"].as_u64().unwrap(), live.clone());
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut answers = 0;
+    for r in readers {
+        for (generation, ids) in r.join().expect("a reader failed") {
+            let want = expected
+                .get(&generation)
+                .expect("an unknown generation was served");
+            assert_eq!(&ids, want, "generation {generation}");
+            answers += 1;
+        }
+    }
+    assert!(answers > 16, "the readers hardly ran: {answers}");
+    assert_eq!(documents(a) as usize, 3 + live.len(), "final count");
+    let (_, ids) = search_ids(a, query);
+    assert_eq!(ids, live);
+}

@@ -16,7 +16,6 @@ use trine_corpus::beir::{Qrels, Query, Split};
 use trine_corpus::triplets::Triplet;
 use trine_corpus::Document;
 use trine_encoder::Encoder;
-use trine_eval::run::sort_hits;
 use trine_eval::{evaluate, Hit, Run};
 
 use crate::data::{class_ids, LabelledText};
@@ -28,6 +27,11 @@ pub trait Dev: Sync {
     fn metric(&self) -> &'static str;
     /// Every metric of `encoder` on the set, by name (including [`Dev::metric`]).
     fn evaluate(&self, encoder: &Encoder) -> Result<BTreeMap<String, f64>>;
+    /// Training rows that belong to the dev set (the trainer refuses to start when there are
+    /// any: a model chosen on data it trained on would be chosen blind).
+    fn overlap(&self, _data: &crate::data::TrainData) -> usize {
+        0
+    }
 }
 
 /// Held-out queries with their judgements and the documents they are ranked among.
@@ -36,6 +40,15 @@ pub struct DevSet {
     pub queries: Vec<Query>,
     pub qrels: Qrels,
     pub docs: Vec<Document>,
+}
+
+/// How many queries (with their judged documents and `extra_docs` others) to hold out of a
+/// training split when there is no dev split.
+#[derive(Debug, Clone, Copy)]
+pub struct HoldOut {
+    pub queries: usize,
+    pub extra_docs: usize,
+    pub seed: u64,
 }
 
 /// Depth of the ranking each dev query gets.
@@ -127,6 +140,48 @@ impl DevSet {
         })
     }
 
+    /// The dev set of a BEIR folder for training on `train` (the `train_split` of `root`): the
+    /// `dev_split` whole over the whole corpus when it is another split with a qrels file, else
+    /// queries held out of `train` ([`HoldOut`]). Returns the set, whether it was held out of
+    /// `train` (its rows must then leave the training data: [`DevSet::remove_from`]) and a line
+    /// saying where it came from.
+    pub fn for_training(
+        root: &std::path::Path,
+        corpus: &[Document],
+        train: &Split,
+        train_split: &str,
+        dev_split: &str,
+        hold: HoldOut,
+    ) -> Result<(DevSet, bool, String)> {
+        let paths = trine_corpus::beir::BeirPaths::new(root);
+        let dev_path = paths.qrels(dev_split);
+        if dev_split != train_split && dev_path.is_file() {
+            let split = trine_corpus::beir::load_split(root, dev_split)?;
+            let dev = DevSet::whole(&split, corpus, &dev_path.display().to_string())?;
+            let text = format!(
+                "{} ({} queries, the whole corpus of {} documents)",
+                dev_path.display(),
+                dev.queries.len(),
+                corpus.len()
+            );
+            return Ok((dev, false, text));
+        }
+        let dev = DevSet::hold_out(train, corpus, hold.queries, hold.extra_docs, hold.seed)?;
+        let why = if dev_split == train_split {
+            String::new()
+        } else {
+            format!(" (no {})", dev_path.display())
+        };
+        let text = format!(
+            "{} queries held out of {}{why}, ranked during training among their judged documents \
+             and {} others",
+            dev.queries.len(),
+            paths.qrels(train_split).display(),
+            hold.extra_docs
+        );
+        Ok((dev, true, text))
+    }
+
     /// Ids of the held-out queries (their training rows must be dropped).
     pub fn query_ids(&self) -> HashSet<&str> {
         self.queries.iter().map(|q| q.id.as_str()).collect()
@@ -135,14 +190,20 @@ impl DevSet {
     /// Removes the training rows of the held-out queries (by `query_id`, or by query text for
     /// rows without one), so that no dev query is trained on; returns how many were removed.
     pub fn remove_from(&self, triplets: &mut Vec<Triplet>) -> usize {
+        let before = triplets.len();
+        let held = self.holds();
+        triplets.retain(|t| !held(t));
+        before - triplets.len()
+    }
+
+    /// Whether a training row is one of the held-out queries' (by `query_id`, else by text).
+    fn holds(&self) -> impl Fn(&Triplet) -> bool + '_ {
         let ids = self.query_ids();
         let texts: HashSet<&str> = self.queries.iter().map(|q| q.text.as_str()).collect();
-        let before = triplets.len();
-        triplets.retain(|t| match &t.query_id {
-            Some(id) => !ids.contains(id.as_str()),
-            None => !texts.contains(t.query.as_str()),
-        });
-        before - triplets.len()
+        move |t: &Triplet| match &t.query_id {
+            Some(id) => ids.contains(id.as_str()),
+            None => texts.contains(t.query.as_str()),
+        }
     }
 
     /// The split without the held-out queries (what mining may use).
@@ -172,22 +233,19 @@ impl DevSet {
         let docs = trine_eval::exact::normalized(&encoder.encode(&doc_refs, &mut |_| {})?, dim);
         let q_refs: Vec<&str> = self.queries.iter().map(|q| q.text.as_str()).collect();
         let qs = trine_eval::exact::normalized(&encoder.encode(&q_refs, &mut |_| {})?, dim);
+        let tie = |row: usize| self.docs[row].id.as_str();
         Ok(self
             .queries
             .iter()
             .zip(qs.chunks_exact(dim))
             .map(|(q, qv)| {
-                let mut hits: Vec<Hit> = self
-                    .docs
-                    .iter()
-                    .zip(docs.chunks_exact(dim))
-                    .map(|(d, dv)| Hit {
-                        doc_id: d.id.clone(),
-                        score: trine_eval::exact::dot(qv, dv),
+                let hits = trine_index::dense::top_k(&docs, dim, qv, DEPTH, tie)
+                    .into_iter()
+                    .map(|(row, score)| Hit {
+                        doc_id: self.docs[row].id.clone(),
+                        score,
                     })
                     .collect();
-                sort_hits(&mut hits);
-                hits.truncate(DEPTH);
                 (q.id.clone(), hits)
             })
             .collect())
@@ -197,6 +255,16 @@ impl DevSet {
 impl Dev for DevSet {
     fn metric(&self) -> &'static str {
         "ndcg@10"
+    }
+
+    fn overlap(&self, data: &crate::data::TrainData) -> usize {
+        match data {
+            crate::data::TrainData::Triplets { rows, .. } => {
+                let held = self.holds();
+                rows.iter().filter(|t| held(t)).count()
+            }
+            crate::data::TrainData::Labelled { .. } => 0,
+        }
     }
 
     fn evaluate(&self, encoder: &Encoder) -> Result<BTreeMap<String, f64>> {

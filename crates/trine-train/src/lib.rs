@@ -35,7 +35,7 @@ mod test_support;
 pub mod trainer;
 
 pub use data::{LabelledText, TrainData};
-pub use dev::{Dev, DevSet, LabelledDev};
+pub use dev::{Dev, DevSet, HoldOut, LabelledDev};
 pub use error::{Result, TrainError};
 pub use objective::{LossKind, LossParams, Objective};
 pub use trainer::{train, Observer, ProxyInit, RunOptions, TrainConfig, TrainSummary};

@@ -206,6 +206,12 @@ pub fn train(
     observer: &mut dyn Observer,
 ) -> Result<TrainSummary> {
     check_config(config, data)?;
+    if let Some(n) = dev.map(|d| d.overlap(data)).filter(|&n| n > 0) {
+        return Err(TrainError::Data(format!(
+            "{n} training rows belong to queries of the dev set; drop them first \
+             (DevSet::remove_from), or the checkpoint would be chosen on trained-on queries"
+        )));
+    }
     let out = run.out;
     std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
     let prepared = Prepared::new(&model, data)?;

@@ -11,7 +11,7 @@ use trine_index::{Fusion, Index, Mode, ModelInfo};
 
 use super::{DevScores, FinetuneOptions, FinetuneReport};
 use crate::data::{judgements, TrainData};
-use crate::dev::DevSet;
+use crate::dev::{DevSet, HoldOut};
 use crate::mine::mine;
 use crate::model::TrainableModel;
 use crate::trainer::train;
@@ -59,36 +59,25 @@ fn splits(
     }
     let split = load_split(root, &options.train_split)?;
     check_overlap(&split, corpus, &train_path)?;
-    let dev_path = paths.qrels(&options.dev.split);
-    if dev_path.is_file() && options.dev.split != options.train_split {
-        let dev_split = load_split(root, &options.dev.split)?;
-        let dev = DevSet::whole(&dev_split, corpus, &dev_path.display().to_string())?;
-        let text = format!(
-            "{} ({} queries, the whole corpus of {} documents)",
-            dev_path.display(),
-            dev.queries.len(),
-            corpus.len()
-        );
-        Ok((split, dev, text))
+    let hold = HoldOut {
+        queries: options.dev.hold_out_queries,
+        extra_docs: options.dev.hold_out_docs,
+        seed: options.train.seed,
+    };
+    let (dev, held, text) = DevSet::for_training(
+        root,
+        corpus,
+        &split,
+        &options.train_split,
+        &options.dev.split,
+        hold,
+    )?;
+    let split = if held {
+        dev.remove_from_split(&split)
     } else {
-        let dev = DevSet::hold_out(
-            &split,
-            corpus,
-            options.dev.hold_out_queries,
-            options.dev.hold_out_docs,
-            options.train.seed,
-        )?;
-        let text = format!(
-            "{} queries held out of {} (no {}), ranked during training among their judged \
-             documents and {} others",
-            dev.queries.len(),
-            train_path.display(),
-            dev_path.display(),
-            options.dev.hold_out_docs
-        );
-        let train_split = dev.remove_from_split(&split);
-        Ok((train_split, dev, text))
-    }
+        split
+    };
+    Ok((split, dev, text))
 }
 
 /// Embeds texts with `encoder`, reporting progress under `stage`.

@@ -7,7 +7,7 @@ use trine_corpus::triplets::read_triplets;
 use trine_corpus::{read_corpus, CorpusOptions};
 use trine_encoder::Precision;
 use trine_train::data::judgements;
-use trine_train::dev::DevSet;
+use trine_train::dev::{DevSet, HoldOut};
 use trine_train::model::TrainableModel;
 use trine_train::{train, RunOptions, TrainConfig, TrainData};
 
@@ -24,30 +24,26 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> anyhow::Result<()> {
     let dev = match &args.eval_data {
         Some(d) => {
             let data = data_root::resolve(&cli.data_root, d);
-            let split = load_split(&data, &args.eval_split)?;
             let corpus = read_corpus(&BeirPaths::new(&data).corpus(), &CorpusOptions::default())?;
-            // The split trained on gives up some queries; another split is used whole.
-            let dev = if args.eval_split == args.judgements_split {
-                DevSet::hold_out(
-                    &split,
-                    &corpus,
-                    args.dev_queries,
-                    args.dev_docs,
-                    config.seed,
-                )?
-            } else {
-                let path = BeirPaths::new(&data).qrels(&args.eval_split);
-                DevSet::whole(&split, &corpus, &path.display().to_string())?
+            let train = load_split(&data, &args.judgements_split)?;
+            let hold = HoldOut {
+                queries: args.dev_queries,
+                extra_docs: args.dev_docs,
+                seed: config.seed,
             };
+            let (dev, _, text) = DevSet::for_training(
+                &data,
+                &corpus,
+                &train,
+                &args.judgements_split,
+                &args.eval_split,
+                hold,
+            )?;
+            println!("dev set: {text}");
             let before = triplets.len();
             let dropped = dev.remove_from(&mut triplets);
             println!(
-                "dev set: {} queries of {} `{}` with {} documents; {dropped} of {before} training \
-                 rows dropped (their queries are in the dev set)",
-                dev.queries.len(),
-                data.display(),
-                args.eval_split,
-                dev.docs.len(),
+                "{dropped} of {before} training rows dropped (their queries are in the dev set)"
             );
             write_dev_qrels(&args.out.join("dev-qrels.tsv"), &dev)?;
             Some(dev)
