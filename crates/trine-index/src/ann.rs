@@ -268,6 +268,19 @@ impl Ann {
             .map_err(|e| IndexError::Shape {
                 message: format!("ANN search failed: {e}"),
             })?;
+        if let Some(&bad) = found
+            .keys
+            .iter()
+            .find(|&&row| row as usize >= vectors.len())
+        {
+            return Err(IndexError::Corrupt {
+                path: "ann.usearch".into(),
+                message: format!(
+                    "the graph names row {bad} of an index of {} rows",
+                    vectors.len()
+                ),
+            });
+        }
         let mut hits: Vec<(usize, f32)> = found
             .keys
             .iter()

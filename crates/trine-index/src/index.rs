@@ -339,6 +339,16 @@ impl Index {
                 ),
             ));
         }
+        let rows = lexical.rows()?;
+        if let Some((i, &r)) = rows.iter().enumerate().find(|&(i, &r)| r != i as u64) {
+            return Err(corrupt(
+                dir.join(LEXICAL),
+                format!(
+                    "lexical rows must be 0..{} once each; found row {r} where row {i} belongs",
+                    docs.len()
+                ),
+            ));
+        }
         let ann = match manifest.ann {
             Some(settings) => Some(Ann::open(
                 &dir.join(ANN),

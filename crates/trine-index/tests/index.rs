@@ -237,6 +237,16 @@ fn damaged_or_mismatched_indexes_are_clear_errors() {
     );
     std::fs::write(&manifest, &text).unwrap();
 
+    // A lexical part whose rows point past the documents (row 7 of 4).
+    std::fs::remove_dir_all(gen.join("lexical")).unwrap();
+    let rows = [0u64, 1, 2, 7].map(|r| (r, format!("text {r}")));
+    trine_index::lexical::create(&gen.join("lexical"), rows.into_iter()).unwrap();
+    let err = Index::open(&root).err().unwrap();
+    assert!(
+        err.to_string().contains("found row 7 where row 3 belongs"),
+        "{err}"
+    );
+
     std::fs::remove_dir_all(gen.join("lexical")).unwrap();
     let err = Index::open(&root).err().unwrap();
     assert!(err.to_string().contains("lexical"), "{err}");

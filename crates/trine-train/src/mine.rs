@@ -115,15 +115,8 @@ impl MineOptions {
         if self.max_pairs_per_query == Some(0) {
             return bad("max pairs per query must be at least 1".into());
         }
-        if let Fusion::Rrf { k } = self.fusion {
-            if !(k > 0.0) {
-                return bad(format!("RRF k must be positive, got {k}"));
-            }
-        }
-        if let Fusion::Convex { alpha } | Fusion::Zscore { alpha } = self.fusion {
-            if !(0.0..=1.0).contains(&alpha) {
-                return bad(format!("fusion alpha must be in [0, 1], got {alpha}"));
-            }
+        if let Err(e) = self.fusion.check() {
+            return bad(e.to_string());
         }
         Ok(())
     }
