@@ -65,11 +65,19 @@ fn delete(root: &Path) -> trine_index::Result<()> {
     Index::delete(root, &["b".to_string()]).map(drop)
 }
 
+fn rebuild(root: &Path) -> trine_index::Result<()> {
+    let docs = [doc("x", "apples again"), doc("y", "cherries and boats")];
+    Index::build(root, &docs, &[0.0, 1.0, 1.0, 0.0], model(), true).map(drop)
+}
+
 #[test]
 fn a_failure_at_any_step_of_a_write_leaves_the_old_or_the_new_generation() {
     let scenario = fail::FailScenario::setup();
-    let writes: [(&str, Write, &[&str]); 2] =
-        [("add", add, &["a", "b", "c"]), ("delete", delete, &["a"])];
+    let writes: [(&str, Write, &[&str]); 3] = [
+        ("add", add, &["a", "b", "c"]),
+        ("delete", delete, &["a"]),
+        ("build --force", rebuild, &["x", "y"]),
+    ];
     let (mut tried, mut lost) = (0, 0);
     for (name, write, after) in writes {
         for point in POINTS {
