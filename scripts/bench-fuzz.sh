@@ -14,4 +14,5 @@ export MKLROOT=${MKLROOT:-$PWD/.mkl}
   PROPTEST_CASES=$cases cargo test --release --locked -p trine-index --test fuzz -- --nocapture 2>&1 | grep -E "^fuzz|test result"
   cargo test --release --locked -p trine $features --test bad_input -- --nocapture 2>&1 | grep -E "^bad-input|test result"
   cargo test --release --locked -p trine-index --test failpoints -- --nocapture 2>&1 | grep -E "^failpoint|test result"
+  cargo test --release --locked --workspace --features trine/mkl --test checkpoint_failpoints -- --nocapture 2>&1 | grep -E "^failpoint|test result"
 } | tee "$out"

@@ -10,7 +10,8 @@ idx=$1 queries=$2 out=$3
 trine=${TRINE:-target/release/trine}
 model=${MODEL:-models/all-MiniLM-L6-v2}
 port=${PORT:-7791}
-cargo build --release --locked -p trine-server --example load
+# The same features as the release binary, so the build reuses its artefacts.
+MKLROOT=${MKLROOT:-$PWD/.mkl} cargo build --release --locked --workspace ${FEATURES:---features trine/mkl} --example load
 write_flags=()
 if [ "${WRITES:-0}" = 1 ]; then
   copy=$(mktemp -d)/idx

@@ -514,7 +514,16 @@ fn searches_under_upserts_and_deletes_each_see_one_whole_generation() {
     let mut live: BTreeSet<String> = BTreeSet::new();
     let mut expected: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
     expected.insert(1, live.clone());
-    for round in 0..12 {
+    // A minute of writes (TRINE_TEST_WRITE_SECS to change it): each round upserts 5 documents
+    // through POST /documents and, from round 10 on, deletes round r − 10's 5 through a batch
+    // delete and one DELETE /documents/{id}, so at most 50 are live.
+    let secs: u64 = std::env::var("TRINE_TEST_WRITE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let started = std::time::Instant::now();
+    let mut round = 0;
+    while started.elapsed().as_secs() < secs || round < 12 {
         let docs: Vec<String> = (0..5)
             .map(|i| format!(r#"{{"id": "w{round}-{i}", "text": "zebra stripes number {i}"}}"#))
             .collect();
@@ -523,17 +532,22 @@ fn searches_under_upserts_and_deletes_each_see_one_whole_generation() {
         assert_eq!(s, 200, "{v}");
         live.extend((0..5).map(|i| format!("w{round}-{i}")));
         expected.insert(v["index"]["generation"].as_u64().unwrap(), live.clone());
-        if round % 2 == 1 {
-            let gone = [format!("w{}-0", round - 1), format!("w{round}-4")];
-            let body = format!(r#"{{"ids": ["{}", "{}"]}}"#, gone[0], gone[1]);
+        if round >= 10 {
+            let old = round - 10;
+            let ids: Vec<String> = (0..4).map(|i| format!("\"w{old}-{i}\"")).collect();
+            let body = format!(r#"{{"ids": [{}]}}"#, ids.join(","));
             let (s, v) = write(a, "POST", "/documents/delete", &body, TOKEN);
-            assert_eq!(s, 200, "{v}");
-            assert_eq!(v["deleted"], 2);
-            gone.iter().for_each(|g| {
-                live.remove(g);
+            assert_eq!((s, &v["deleted"]), (200, &serde_json::json!(4)), "{v}");
+            (0..4).for_each(|i| {
+                live.remove(&format!("w{old}-{i}"));
             });
             expected.insert(v["index"]["generation"].as_u64().unwrap(), live.clone());
+            let (s, v) = write(a, "DELETE", &format!("/documents/w{old}-4"), "", TOKEN);
+            assert_eq!(s, 200, "{v}");
+            live.remove(&format!("w{old}-4"));
+            expected.insert(v["index"]["generation"].as_u64().unwrap(), live.clone());
         }
+        round += 1;
     }
     std::thread::sleep(std::time::Duration::from_millis(200));
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -548,6 +562,10 @@ fn searches_under_upserts_and_deletes_each_see_one_whole_generation() {
         }
     }
     assert!(answers > 16, "the readers hardly ran: {answers}");
+    println!(
+        "{answers} searches over {} generations, each whole",
+        expected.len()
+    );
     assert_eq!(documents(a) as usize, 3 + live.len(), "final count");
     let (_, ids) = search_ids(a, query);
     assert_eq!(ids, live);
