@@ -11,7 +11,7 @@
 #             family; k-means (k = 20) V-measure on the test split (docs.jsonl).
 #   Memory:   peak RSS of InfoNCE batch 64 with cached gradients beside plain batch 16 and 64.
 #
-# Env: BENCH_FT_PARTS (default "nfcorpus scifact 20ng memory peers"), BENCH_FT_SEEDS (42 43 44),
+# Env: BENCH_FT_PARTS (default "nfcorpus memory scifact 20ng peers-20ng peers-nfcorpus"), BENCH_FT_SEEDS (42 43 44),
 # BENCH_FT_LOSSES (20NG loss families), BENCH_FT_DIR (models, default /tmp/trine-bench-finetune).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,9 +19,9 @@ trine=${TRINE:-target/release/trine}
 model=${MODEL:-models/all-MiniLM-L6-v2}
 res=eval/results
 work=${BENCH_FT_DIR:-/tmp/trine-bench-finetune}
-parts=${BENCH_FT_PARTS:-"nfcorpus scifact 20ng memory peers"}
+parts=${BENCH_FT_PARTS:-"nfcorpus memory scifact 20ng peers-20ng peers-nfcorpus"}
 seeds=${BENCH_FT_SEEDS:-"42 43 44"}
-losses=${BENCH_FT_LOSSES:-"batch-hard semi-hard batch-all proxy-nca proxy-anchor infonce"}
+losses=${BENCH_FT_LOSSES:-"batch-hard infonce semi-hard batch-all proxy-nca proxy-anchor"}
 root=${TRINE_DATA_ROOT:-../shared/corpora}
 scifact=$(scripts/scifact-path.sh "$root")
 mkdir -p "$work" "$res"
@@ -66,7 +66,7 @@ PY
 if want nfcorpus; then
     for seed in $seeds; do
         echo "== trine finetune NFCorpus (seed $seed)"
-        cmd=("$trine" finetune --data nfcorpus --model "$model" --out "$work/nfcorpus-$seed" --seed "$seed" --overwrite)
+        cmd=("$trine" finetune --data nfcorpus --model "$model" --out "$work/nfcorpus-$seed" --seed "$seed" --report-dtype bf16 --overwrite)
         "${cmd[@]}"
         keep "$work/nfcorpus-$seed" "nfcorpus-seed$seed" "${cmd[@]}"
     done
@@ -85,7 +85,7 @@ fi
 if want 20ng; then
     ng="$root/twentynewsgroups"
     if [ ! -f "$res/finetune-20ng-zero-shot-test.json" ]; then
-        "$trine" eval-cluster --data "$ng" --k 20 --model "$model" --json > "$res/finetune-20ng-zero-shot-test.json"
+        "$trine" eval-cluster --data "$ng" --k 20 --model "$model" --dtype bf16 --json > "$res/finetune-20ng-zero-shot-test.json"
     fi
     for loss in $losses; do
         for seed in $seeds; do
@@ -94,21 +94,21 @@ if want 20ng; then
             cmd=("$trine" finetune --data "$ng/train.jsonl" --model "$model" --loss "$loss" --out "$out" --seed "$seed" --overwrite)
             "${cmd[@]}"
             keep "$out" "20ng-$loss-seed$seed" "${cmd[@]}"
-            "$trine" eval-cluster --data "$ng" --k 20 --model "$out" --json > "$res/finetune-20ng-$loss-seed$seed-test.json"
+            "$trine" eval-cluster --data "$ng" --k 20 --model "$out" --dtype bf16 --json > "$res/finetune-20ng-$loss-seed$seed-test.json"
         done
     done
 fi
 
 if want memory; then
     # Peak RSS and s/step of InfoNCE on the NFCorpus triplets: batch 64 with cached gradients
-    # (mini-batches of 16) against plain batches of 16 and of 64; 4 steps each, no dev set.
+    # (mini-batches of 16) against plain batches of 16 and of 64; 2 steps each, no dev set.
     trip="$work/nfcorpus-42/triplets.parquet"
     [ -f "$trip" ] || { echo "memory: run the nfcorpus part first"; exit 1; }
     for spec in "cached64 --batch-size 64 --mini-batch-size 16" "plain16 --batch-size 16" "plain64 --batch-size 64"; do
         name=${spec%% *}; flags=${spec#* }
         echo "== memory: $name"
         /usr/bin/time -v "$trine" train --model "$model" --triplets "$trip" --judgements nfcorpus $flags \
-            --max-steps 4 --checkpoint-every 0 --overwrite --out "$work/mem-$name" 2> "$work/mem-$name.time"
+            --max-steps 2 --checkpoint-every 0 --overwrite --out "$work/mem-$name" 2> "$work/mem-$name.time"
         python3 - "$work/mem-$name" "$work/mem-$name.time" "$res/finetune-memory-$name.json" "$name" "$commit" <<'PY'
 import json, re, sys
 out, timing, dest, name, commit = sys.argv[1:]
@@ -121,21 +121,29 @@ PY
     done
 fi
 
-if want peers; then
+peer_venv() {
     [ -x eval/.venv/bin/python ] || { python3 -m venv eval/.venv && eval/.venv/bin/pip install -q -r eval/peers/requirements.txt; }
-    trip="$work/nfcorpus-42/triplets.parquet"
-    steps=$(python3 -c "import json; print(json.load(open('$work/nfcorpus-42/finetune-report.json'))['train']['steps'])")
-    echo "== sentence-transformers CachedMNRL on trine's NFCorpus triplets ($steps steps)"
-    eval/.venv/bin/python eval/peers/st_finetune.py triplets "$model" "$trip" "$root/nfcorpus" \
-        "$work/st-nfcorpus" "$res/finetune-st-nfcorpus.json" --batch-size 64 --mini-batch-size 16 --max-steps "$steps"
-    "$trine" eval --data nfcorpus --split dev --model "$work/st-nfcorpus" --retriever dense --json \
-        --out-dir "$work/runs" > "$res/finetune-st-nfcorpus-dev.json"
+}
+
+if want peers-20ng; then
+    peer_venv
     echo "== sentence-transformers BatchHardTripletLoss (GROUP_BY_LABEL) on 20 Newsgroups train"
     ng="$root/twentynewsgroups"
     steps=$(python3 -c "import json; print(json.load(open('$res/finetune-20ng-batch-hard-seed42.json'))['train']['steps'])")
     eval/.venv/bin/python eval/peers/st_finetune.py labelled "$model" "$ng/train.jsonl" \
-        "$work/st-20ng" "$res/finetune-st-20ng.json" --loss batch-hard --batch-size 32 --max-steps "$steps"
-    "$trine" eval-cluster --data "$ng" --k 20 --model "$work/st-20ng" --json > "$res/finetune-st-20ng-test.json"
+        "$work/st-20ng" "$res/finetune-st-20ng.json" --loss batch-hard --batch-size 32 --lr 5e-5 --max-steps "$steps"
+    "$trine" eval-cluster --data "$ng" --k 20 --model "$work/st-20ng" --dtype bf16 --json > "$res/finetune-st-20ng-test.json"
+fi
+
+if want peers-nfcorpus; then
+    peer_venv
+    trip="$work/nfcorpus-42/triplets.parquet"
+    steps=$(python3 -c "import json; print(json.load(open('$work/nfcorpus-42/finetune-report.json'))['train']['steps'])")
+    echo "== sentence-transformers CachedMNRL on trine's NFCorpus triplets ($steps steps)"
+    eval/.venv/bin/python eval/peers/st_finetune.py triplets "$model" "$trip" "$root/nfcorpus" \
+        "$work/st-nfcorpus" "$res/finetune-st-nfcorpus.json" --batch-size 64 --mini-batch-size 16 --lr 5e-5 --max-steps "$steps"
+    "$trine" eval --data nfcorpus --split dev --model "$work/st-nfcorpus" --retriever dense --json \
+        --out-dir "$work/runs" > "$res/finetune-st-nfcorpus-dev.json"
 fi
 
 python3 scripts/finetune_summary.py "$res" > "$res/FINETUNE.md"
