@@ -217,6 +217,14 @@ impl Ann {
                 ),
             ));
         }
+        // As many keys as rows, and every row a key: no key points past the documents.
+        if let Some(missing) = (0..rows as u64).find(|&k| !self.graph.contains(k)) {
+            return Err(failed(
+                path,
+                "does not match the manifest",
+                format!("row {missing} has no vector in the graph (its keys are not 0..{rows})"),
+            ));
+        }
         self.graph
             .change_expansion_search(self.settings.expansion_search);
         Ok(())
