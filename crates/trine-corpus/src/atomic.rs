@@ -74,6 +74,18 @@ pub fn rename(from: &Path, to: &Path) -> Result<()> {
     sync_dir(parent(to))
 }
 
+/// A temporary file beside `path` (its folder created if needed), removed unless persisted.
+fn temp_sibling(path: &Path) -> Result<(&Path, tempfile::NamedTempFile)> {
+    let dir = parent(path);
+    std::fs::create_dir_all(dir).map_err(|e| CorpusError::io(dir, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".trine-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| CorpusError::io(dir, e))?;
+    Ok((dir, tmp))
+}
+
 /// Writes `path` by calling `fill` on a temporary file in the same folder, then renaming it over `path`.
 ///
 /// If `fill` fails or the process dies, `path` keeps its previous content (or stays absent) and the
@@ -82,13 +94,7 @@ pub fn write_file<F>(path: &Path, fill: F) -> Result<()>
 where
     F: FnOnce(&mut BufWriter<File>) -> Result<()>,
 {
-    let dir = parent(path);
-    std::fs::create_dir_all(dir).map_err(|e| CorpusError::io(dir, e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".trine-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| CorpusError::io(dir, e))?;
+    let (dir, tmp) = temp_sibling(path)?;
     let file = tmp.reopen().map_err(|e| CorpusError::io(tmp.path(), e))?;
     let mut writer = BufWriter::new(file);
     point("atomic::write", path)?;
@@ -111,13 +117,7 @@ where
     F: FnOnce(&Path) -> std::result::Result<(), E>,
     E: From<CorpusError>,
 {
-    let dir = parent(path);
-    std::fs::create_dir_all(dir).map_err(|e| CorpusError::io(dir, e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".trine-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| CorpusError::io(dir, e))?;
+    let (dir, tmp) = temp_sibling(path)?;
     point("atomic::write", path)?;
     write(tmp.path())?;
     let file = File::open(tmp.path()).map_err(|e| CorpusError::io(tmp.path(), e))?;

@@ -5,13 +5,12 @@ use std::time::Instant;
 
 use trine_corpus::labels::read_labelled;
 use trine_corpus::CorpusOptions;
-use trine_encoder::{Encoder, EncoderOptions};
+use trine_encoder::EncoderOptions;
 
 use super::{DevScores, FinetuneOptions, FinetuneReport};
 use crate::data::{check_labelled, class_ids, LabelledText, TrainData};
 use crate::dev::{Dev, LabelledDev};
 use crate::model::TrainableModel;
-use crate::trainer::train;
 use crate::{checkpoint, Observer, Result, TrainError};
 
 /// Fine-tunes on the labelled collection at `path`.
@@ -77,16 +76,7 @@ pub fn run(
     };
     let rows = train_rows.len();
     let data = TrainData::Labelled { rows: train_rows };
-    let capped = super::recipe::cap_epochs(options.train.clone(), options.max_epochs, rows);
-    let config = super::recipe::with_eval_schedule(capped, rows);
-    let summary = train(model, &data, Some(&dev), &config, &options.run(), observer)?;
-    let tuned = Encoder::load(
-        &options.out,
-        EncoderOptions {
-            precision: options.report_precision,
-            ..Default::default()
-        },
-    )?;
+    let (config, summary, tuned) = options.train_and_reload(model, &data, &dev, observer)?;
     let after = DevScores {
         metrics: dev.evaluate(&tuned)?,
         ..Default::default()

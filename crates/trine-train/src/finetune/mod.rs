@@ -87,6 +87,27 @@ pub struct FinetuneOptions {
 }
 
 impl FinetuneOptions {
+    /// Trains `model` on `data` with the recipe's step cap and dev schedule, then loads the
+    /// result for the after-report. Returns the settings used, the summary and the encoder.
+    fn train_and_reload(
+        &self,
+        model: crate::model::TrainableModel,
+        data: &crate::TrainData,
+        dev: &dyn crate::Dev,
+        observer: &mut dyn crate::Observer,
+    ) -> crate::Result<(TrainConfig, TrainSummary, trine_encoder::Encoder)> {
+        let rows = data.len();
+        let capped = recipe::cap_epochs(self.train.clone(), self.max_epochs, rows);
+        let config = recipe::with_eval_schedule(capped, rows);
+        let summary = crate::train(model, data, Some(dev), &config, &self.run(), observer)?;
+        let options = trine_encoder::EncoderOptions {
+            precision: self.report_precision,
+            ..Default::default()
+        };
+        let tuned = trine_encoder::Encoder::load(&self.out, options)?;
+        Ok((config, summary, tuned))
+    }
+
     /// Where and how the training step writes.
     fn run(&self) -> crate::RunOptions<'_> {
         crate::RunOptions {

@@ -14,7 +14,6 @@ use crate::data::{judgements, TrainData};
 use crate::dev::{DevSet, HoldOut};
 use crate::mine::mine;
 use crate::model::TrainableModel;
-use crate::trainer::train;
 use crate::{checkpoint, Observer, Result, TrainError};
 
 /// Name of the mined training data in the output folder.
@@ -234,17 +233,7 @@ pub fn run(
         rows: mined.triplets,
         judged: Some(judgements(&split.qrels)),
     };
-    let capped = super::recipe::cap_epochs(options.train.clone(), options.max_epochs, rows);
-    let config = super::recipe::with_eval_schedule(capped, rows);
-    let summary = train(model, &data, Some(&dev), &config, &options.run(), observer)?;
-
-    let tuned = Encoder::load(
-        &options.out,
-        EncoderOptions {
-            precision: options.report_precision,
-            ..Default::default()
-        },
-    )?;
+    let (config, summary, tuned) = options.train_and_reload(model, &data, &dev, observer)?;
     let dev_queries: Vec<&Query> = dev.queries.iter().collect();
     let (index, dev_vectors) = index_with(
         &tuned,
