@@ -1,0 +1,226 @@
+//! Opening an index folder and reading what it holds; building and changing one is in `write`,
+//! searching it in `search`.
+
+mod search;
+mod write;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use trine_corpus::{read_corpus, Document};
+
+use crate::ann::Ann;
+use crate::dense::Vectors;
+use crate::layout::{self, ANN, DOCS, LEXICAL, MANIFEST, VECTORS};
+use crate::lexical::Lexical;
+use crate::manifest::Manifest;
+use crate::{IndexError, Result};
+
+pub use write::BuildOptions;
+
+/// The model whose vectors an index holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub name: String,
+    /// SHA-256 over weights and tokenizer.
+    pub fingerprint: String,
+    pub dim: usize,
+}
+
+/// What `add` does with ids the index already has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddPolicy {
+    /// Fail, changing nothing.
+    Reject,
+    /// Replace the stored document and vector.
+    Replace,
+}
+
+/// An open index (one generation).
+pub struct Index {
+    root: PathBuf,
+    manifest: Manifest,
+    docs: Vec<Document>,
+    rows: HashMap<String, usize>,
+    vectors: Vectors,
+    lexical: Lexical,
+    ann: Option<Ann>,
+    dense_method: DenseMethod,
+    /// Shared lock on the generation folder: writers leave it in place while this index is open.
+    _lease: std::fs::File,
+}
+
+/// Which dense search path answers a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DenseMethod {
+    /// The ANN graph when the index has one, else the exact scan.
+    #[default]
+    Auto,
+    /// The exact scan over every vector (the reference).
+    Exact,
+    /// The ANN graph; an error when the index has none.
+    Ann,
+}
+
+/// Which retrievers answer a search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// BM25 only.
+    Lexical,
+    /// Cosine over the embeddings only.
+    Dense,
+    /// Both, fused.
+    Hybrid,
+}
+
+impl Index {
+    /// Opens the live generation and checks that its parts agree.
+    pub fn open(root: &Path) -> Result<Index> {
+        let (dir, lease) = layout::lease(root)?;
+        let manifest = Manifest::read(&dir.join(MANIFEST))?;
+        let docs_path = dir.join(DOCS);
+        if !docs_path.is_file() {
+            return Err(IndexError::Missing {
+                path: docs_path,
+                message: "documents file is missing".into(),
+            });
+        }
+        let docs = read_corpus(&docs_path, &write::docs_options())?;
+        let corrupt = |path: PathBuf, message: String| IndexError::Corrupt { path, message };
+        if docs.len() != manifest.documents {
+            return Err(corrupt(
+                docs_path,
+                format!(
+                    "{} documents, manifest says {}",
+                    docs.len(),
+                    manifest.documents
+                ),
+            ));
+        }
+        let vectors = Vectors::open(&dir.join(VECTORS), docs.len(), manifest.model.dim)?;
+        let lexical = Lexical::open(&dir.join(LEXICAL))?;
+        if lexical.num_docs() as usize != docs.len() {
+            return Err(corrupt(
+                dir.join(LEXICAL),
+                format!(
+                    "{} lexical documents, manifest says {}",
+                    lexical.num_docs(),
+                    docs.len()
+                ),
+            ));
+        }
+        let rows = lexical.rows()?;
+        if let Some((i, &r)) = rows.iter().enumerate().find(|&(i, &r)| r != i as u64) {
+            return Err(corrupt(
+                dir.join(LEXICAL),
+                format!(
+                    "lexical rows must be 0..{} once each; found row {r} where row {i} belongs",
+                    docs.len()
+                ),
+            ));
+        }
+        let ann = match manifest.ann {
+            Some(settings) => Some(Ann::open(
+                &dir.join(ANN),
+                manifest.model.dim,
+                docs.len(),
+                settings,
+            )?),
+            None => None,
+        };
+        let rows = docs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.id.clone(), i))
+            .collect();
+        Ok(Index {
+            root: root.to_path_buf(),
+            manifest,
+            docs,
+            rows,
+            vectors,
+            lexical,
+            ann,
+            dense_method: DenseMethod::Auto,
+            _lease: lease,
+        })
+    }
+
+    /// The generation the index in `root` serves now (a reader compares it with its own
+    /// [`Manifest::generation`] to know when to reopen).
+    pub fn live_generation(root: &Path) -> Result<u64> {
+        layout::live_generation(root)
+    }
+
+    /// Fails unless `model` is the model that built the index.
+    pub fn check_model(&self, model: &ModelInfo) -> Result<()> {
+        let m = &self.manifest.model;
+        if m.fingerprint != model.fingerprint || m.dim != model.dim {
+            return Err(IndexError::ModelMismatch {
+                index_model: m.name.clone(),
+                index_fp: m.fingerprint.chars().take(12).collect(),
+                query_model: model.name.clone(),
+                query_fp: model.fingerprint.chars().take(12).collect(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The manifest of the live generation.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The index folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Document at `row`.
+    pub fn document(&self, row: usize) -> &Document {
+        &self.docs[row]
+    }
+
+    /// Unit vector of the document at `row`.
+    pub fn vector(&self, row: usize) -> &[f32] {
+        self.vectors.row(row)
+    }
+
+    /// Row of a document id.
+    pub fn row_of(&self, id: &str) -> Option<usize> {
+        self.rows.get(id).copied()
+    }
+
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// Whether the index has no documents.
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    /// Size in bytes of the live generation's files.
+    pub fn size_bytes(&self) -> u64 {
+        fn walk(p: &Path) -> u64 {
+            std::fs::read_dir(p)
+                .map(|rd| {
+                    rd.flatten()
+                        .map(|e| {
+                            let p = e.path();
+                            if p.is_dir() {
+                                walk(&p)
+                            } else {
+                                e.metadata().map(|m| m.len()).unwrap_or(0)
+                            }
+                        })
+                        .sum()
+                })
+                .unwrap_or(0)
+        }
+        layout::current(&self.root).map(|d| walk(&d)).unwrap_or(0)
+    }
+}

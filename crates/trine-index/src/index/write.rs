@@ -1,0 +1,351 @@
+//! Building an index and changing it: each change writes a new generation under the writer lock.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use trine_corpus::{write_documents, CorpusFormat, CorpusOptions, Document, JsonFields};
+
+use crate::ann::{Ann, AnnPolicy, AnnSettings};
+use crate::dense;
+use crate::fusion::Fusion;
+use crate::layout::{self, ANN, DOCS, LEXICAL, MANIFEST, VECTORS};
+use crate::lexical;
+use crate::lock::{Wait, WriterLock};
+use crate::manifest::{LexicalSettings, Manifest, FORMAT_VERSION};
+use crate::{IndexError, Result};
+
+use super::{AddPolicy, Index, ModelInfo};
+
+/// Options for [`Index::build_with`].
+#[derive(Default)]
+pub struct BuildOptions<'a> {
+    /// Replace an index already in the folder (as a new generation).
+    pub force: bool,
+    /// Whether to build an ANN graph.
+    pub ann: AnnPolicy,
+    /// Graph parameters when one is built.
+    pub ann_settings: AnnSettings,
+    /// Called with the number of vectors inserted into the graph so far.
+    pub progress: Option<&'a (dyn Fn(usize) + Sync)>,
+}
+
+/// What a new generation's ANN graph starts from (when the manifest records one).
+enum AnnSource<'a> {
+    /// Insert every vector into a new graph.
+    Rebuild,
+    /// Load this graph and insert vectors from this row on.
+    Append { from: &'a Path, start: usize },
+}
+
+/// What a new generation's lexical index starts from.
+enum LexicalSource<'a> {
+    /// Index every document from scratch.
+    Rebuild,
+    /// Copy this tantivy folder and append documents from this row on.
+    Append { from: &'a Path, start: usize },
+}
+
+pub(super) fn docs_options() -> CorpusOptions {
+    CorpusOptions {
+        format: CorpusFormat::Parquet,
+        fields: JsonFields {
+            id: "id".into(),
+            title: "title".into(),
+            text: "text".into(),
+        },
+    }
+}
+
+fn check_shape(docs: &[Document], vectors: &[f32], dim: usize) -> Result<()> {
+    if dim == 0 || vectors.len() != docs.len() * dim {
+        return Err(IndexError::Shape {
+            message: format!(
+                "{} documents need {} vector values of dimension {dim}, got {}",
+                docs.len(),
+                docs.len() * dim,
+                vectors.len()
+            ),
+        });
+    }
+    if let Some(i) = vectors.iter().position(|v| !v.is_finite()) {
+        return Err(IndexError::Shape {
+            message: format!(
+                "the vector of document `{}` holds {} at dimension {}: vectors must be finite",
+                docs[i / dim].id,
+                vectors[i],
+                i % dim
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Writes a complete generation folder and makes it live.
+fn write_generation(
+    root: &Path,
+    manifest: &Manifest,
+    docs: &[Document],
+    vectors: &[f32],
+    source: LexicalSource,
+    ann: AnnSource,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<()> {
+    let name = layout::generation_name(manifest.generation);
+    let staging = root.join(format!(".{name}"));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).map_err(|e| IndexError::io(&staging, e))?;
+    write_documents(&staging.join(DOCS), docs)?;
+    dense::write_vectors(&staging.join(VECTORS), vectors, manifest.model.dim)?;
+    let lex_dir = staging.join(LEXICAL);
+    let body = |d: &Document| d.full_text();
+    match source {
+        LexicalSource::Rebuild => lexical::create(
+            &lex_dir,
+            docs.iter().enumerate().map(|(i, d)| (i as u64, body(d))),
+        )?,
+        LexicalSource::Append { from, start } => {
+            layout::copy_tree(from, &lex_dir)?;
+            lexical::append(
+                &lex_dir,
+                docs[start..]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| ((start + i) as u64, body(d))),
+            )?;
+        }
+    }
+    if let Some(settings) = manifest.ann {
+        write_ann(
+            &staging.join(ANN),
+            settings,
+            vectors,
+            manifest.model.dim,
+            ann,
+            progress,
+        )?;
+    }
+    manifest.write(&staging.join(MANIFEST))?;
+    layout::sync_tree(&staging)?;
+    let live = root.join(&name);
+    // A folder of this name is never live (CURRENT names an older generation): it is what a
+    // writer left when it failed between the rename and the switch.
+    if live.exists() {
+        std::fs::remove_dir_all(&live).map_err(|e| IndexError::io(&live, e))?;
+    }
+    trine_corpus::atomic::rename(&staging, &live)?;
+    layout::switch(root, &name)?;
+    layout::remove_stale(root, &name);
+    Ok(())
+}
+
+/// Sources that copy the previous generation's lexical index and graph and append rows from
+/// `start` on.
+fn appending<'a>(
+    lexical: &'a Path,
+    ann: &'a Path,
+    start: usize,
+) -> (LexicalSource<'a>, AnnSource<'a>) {
+    (
+        LexicalSource::Append {
+            from: lexical,
+            start,
+        },
+        AnnSource::Append { from: ann, start },
+    )
+}
+
+/// Writes the generation's ANN graph, from scratch or by extending the previous one.
+fn write_ann(
+    path: &Path,
+    settings: AnnSettings,
+    vectors: &[f32],
+    dim: usize,
+    source: AnnSource,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<()> {
+    let rows = vectors.len() / dim;
+    let graph = match source {
+        AnnSource::Append { from, start } if from.is_file() => {
+            if start == rows {
+                std::fs::copy(from, path).map_err(|e| IndexError::io(path, e))?;
+                return Ok(());
+            }
+            let graph = Ann::load(from, dim, start, settings)?;
+            graph.extend(&vectors[start * dim..], dim, start, progress)?;
+            graph
+        }
+        _ => Ann::build(vectors, dim, settings, progress)?,
+    };
+    graph.save(path)
+}
+
+impl Index {
+    /// Builds an index in `root` from documents and their vectors (`docs.len() × dim`). An index
+    /// already there is an error unless `force`, which builds a new generation and switches to it.
+    pub fn build(
+        root: &Path,
+        docs: &[Document],
+        vectors: &[f32],
+        model: ModelInfo,
+        force: bool,
+    ) -> Result<Index> {
+        let options = BuildOptions {
+            force,
+            ..BuildOptions::default()
+        };
+        Index::build_with(root, docs, vectors, model, &options)
+    }
+
+    /// [`Index::build`] with control over the ANN graph and progress reports.
+    pub fn build_with(
+        root: &Path,
+        docs: &[Document],
+        vectors: &[f32],
+        model: ModelInfo,
+        options: &BuildOptions,
+    ) -> Result<Index> {
+        check_shape(docs, vectors, model.dim)?;
+        let _lock = WriterLock::acquire(root, Wait::No)?;
+        let previous = layout::current(root).ok();
+        if previous.is_some() && !options.force {
+            return Err(IndexError::Exists {
+                path: root.to_path_buf(),
+            });
+        }
+        std::fs::create_dir_all(root).map_err(|e| IndexError::io(root, e))?;
+        let generation = match &previous {
+            Some(_) => Index::open(root)?.manifest.generation + 1,
+            None => 1,
+        };
+        let manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            generation,
+            model,
+            documents: docs.len(),
+            lexical: LexicalSettings::default(),
+            fusion: Fusion::default(),
+            ann: options
+                .ann
+                .wants(docs.len())
+                .then_some(options.ann_settings),
+        };
+        write_generation(
+            root,
+            &manifest,
+            docs,
+            vectors,
+            LexicalSource::Rebuild,
+            AnnSource::Rebuild,
+            options.progress.unwrap_or(&|_| {}),
+        )?;
+        Index::open(root)
+    }
+
+    /// Adds documents with their vectors as a new generation.
+    pub fn add(
+        root: &Path,
+        new_docs: &[Document],
+        new_vectors: &[f32],
+        model: &ModelInfo,
+        policy: AddPolicy,
+    ) -> Result<Index> {
+        let _lock = WriterLock::acquire(root, Wait::No)?;
+        let old = Index::open(root)?;
+        old.check_model(model)?;
+        check_shape(new_docs, new_vectors, model.dim)?;
+        let dups: Vec<&str> = new_docs
+            .iter()
+            .filter(|d| old.rows.contains_key(&d.id))
+            .map(|d| d.id.as_str())
+            .collect();
+        if !dups.is_empty() && policy == AddPolicy::Reject {
+            return Err(IndexError::DuplicateIds {
+                id: dups[0].to_string(),
+                count: dups.len(),
+            });
+        }
+        let replaced: HashSet<&str> = dups.into_iter().collect();
+        let dim = model.dim;
+        let mut docs = Vec::with_capacity(old.docs.len() + new_docs.len());
+        let mut vectors = Vec::with_capacity((old.docs.len() + new_docs.len()) * dim);
+        for (i, d) in old.docs.iter().enumerate() {
+            if !replaced.contains(d.id.as_str()) {
+                docs.push(d.clone());
+                vectors.extend_from_slice(old.vectors.row(i));
+            }
+        }
+        let start = docs.len();
+        docs.extend_from_slice(new_docs);
+        vectors.extend_from_slice(new_vectors);
+        let mut manifest = old.manifest.clone();
+        manifest.generation += 1;
+        manifest.documents = docs.len();
+        let gen_dir = layout::current(root)?;
+        let (lex_dir, ann_file) = (gen_dir.join(LEXICAL), gen_dir.join(ANN));
+        let (source, ann) = if replaced.is_empty() {
+            appending(&lex_dir, &ann_file, start)
+        } else {
+            (LexicalSource::Rebuild, AnnSource::Rebuild)
+        };
+        drop(old);
+        write_generation(root, &manifest, &docs, &vectors, source, ann, &|_| {})?;
+        Index::open(root)
+    }
+
+    /// Removes documents by id as a new generation; returns the index and how many were removed.
+    pub fn delete(root: &Path, ids: &[String]) -> Result<(Index, usize)> {
+        let _lock = WriterLock::acquire(root, Wait::No)?;
+        let old = Index::open(root)?;
+        let gone: HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let mut docs = Vec::new();
+        let mut vectors = Vec::new();
+        for (i, d) in old.docs.iter().enumerate() {
+            if !gone.contains(d.id.as_str()) {
+                docs.push(d.clone());
+                vectors.extend_from_slice(old.vectors.row(i));
+            }
+        }
+        let removed = old.docs.len() - docs.len();
+        if removed == 0 {
+            return Ok((old, 0));
+        }
+        if docs.is_empty() {
+            return Err(IndexError::Shape {
+                message: "deleting every document would leave an empty index".into(),
+            });
+        }
+        let mut manifest = old.manifest.clone();
+        manifest.generation += 1;
+        manifest.documents = docs.len();
+        drop(old);
+        write_generation(
+            root,
+            &manifest,
+            &docs,
+            &vectors,
+            LexicalSource::Rebuild,
+            AnnSource::Rebuild,
+            &|_| {},
+        )?;
+        Ok((Index::open(root)?, removed))
+    }
+
+    /// Stores `fusion` as the index's default for hybrid search (a new generation whose parts
+    /// are copies of the current ones).
+    pub fn set_default_fusion(root: &Path, fusion: Fusion) -> Result<Index> {
+        let _lock = WriterLock::acquire(root, Wait::No)?;
+        let old = Index::open(root)?;
+        let mut manifest = old.manifest.clone();
+        manifest.generation += 1;
+        manifest.fusion = fusion;
+        let gen_dir = layout::current(root)?;
+        let docs = old.docs.clone();
+        let vectors = old.vectors.as_slice().to_vec();
+        let start = docs.len();
+        drop(old);
+        let (lex_dir, ann_file) = (gen_dir.join(LEXICAL), gen_dir.join(ANN));
+        let (source, ann) = appending(&lex_dir, &ann_file, start);
+        write_generation(root, &manifest, &docs, &vectors, source, ann, &|_| {})?;
+        Index::open(root)
+    }
+}
