@@ -111,32 +111,8 @@ impl Index {
         }
         Ok(match mode {
             Mode::Hybrid => self.search_hybrid(text, query, k, candidates, fusion)?,
-            Mode::Lexical => self
-                .search_lexical(text, k)?
-                .into_iter()
-                .enumerate()
-                .map(|(i, (row, s))| FusedHit {
-                    row,
-                    score: s,
-                    lexical_score: Some(s),
-                    lexical_rank: Some(i + 1),
-                    dense_score: f32::NAN,
-                    dense_rank: None,
-                })
-                .collect(),
-            Mode::Dense => self
-                .search_dense(query, k)?
-                .into_iter()
-                .enumerate()
-                .map(|(i, (row, s))| FusedHit {
-                    row,
-                    score: s,
-                    lexical_score: None,
-                    lexical_rank: None,
-                    dense_score: s,
-                    dense_rank: Some(i + 1),
-                })
-                .collect(),
+            Mode::Lexical => one_retriever(self.search_lexical(text, k)?, true),
+            Mode::Dense => one_retriever(self.search_dense(query, k)?, false),
         })
     }
 
@@ -168,4 +144,19 @@ impl Index {
         fused.truncate(k);
         Ok(fused)
     }
+}
+
+/// Hits of one retriever (`lexical` or dense) in the shape of fused hits, ranked from 1.
+fn one_retriever(hits: Vec<(usize, f32)>, lexical: bool) -> Vec<FusedHit> {
+    hits.into_iter()
+        .enumerate()
+        .map(|(i, (row, s))| FusedHit {
+            row,
+            score: s,
+            lexical_score: lexical.then_some(s),
+            lexical_rank: lexical.then_some(i + 1),
+            dense_score: if lexical { f32::NAN } else { s },
+            dense_rank: (!lexical).then_some(i + 1),
+        })
+        .collect()
 }
