@@ -172,7 +172,14 @@ impl Bert {
                     path: folder.weights.clone(),
                     source,
                 })?;
-        Self::with_precision(vb, &folder.config, Mode::Inference, precision).map_err(|source| {
+        let config = folder
+            .family
+            .bert()
+            .ok_or_else(|| EncoderError::Unsupported {
+                path: folder.dir.join("config.json"),
+                message: format!("model_type `{}` is not BERT", folder.family.model_type()),
+            })?;
+        Self::with_precision(vb, config, Mode::Inference, precision).map_err(|source| {
             EncoderError::Weights {
                 path: folder.weights.clone(),
                 source,

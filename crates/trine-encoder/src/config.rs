@@ -1,13 +1,14 @@
 //! The files of a sentence-transformers model folder.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use crate::pooling::Pooling;
-use crate::{EncoderError, Result};
+use crate::{EncoderError, Family, Result};
 
-/// The transformer's `config.json` (the fields a BERT encoder needs).
+/// A BERT `config.json` (the fields a BERT encoder needs).
 #[derive(Debug, Clone, Deserialize)]
 pub struct BertConfig {
     pub vocab_size: usize,
@@ -44,11 +45,15 @@ fn default_eps() -> f64 {
 }
 
 /// `1_Pooling/config.json`.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct PoolingConfig {
-    /// sentence-transformers ≥ 6 writes one `pooling_mode` string instead of the flags below.
+    /// sentence-transformers ≥ 6 writes `pooling_mode` (one name, or a list whose results are
+    /// concatenated) instead of the flags below.
     #[serde(default)]
-    pub pooling_mode: Option<String>,
+    pub pooling_mode: Option<PoolingModes>,
+    /// Whether prompt tokens count in the pooled tokens (false for instructor-style models).
+    #[serde(default = "yes")]
+    pub include_prompt: bool,
     #[serde(default)]
     pub pooling_mode_cls_token: bool,
     #[serde(default)]
@@ -61,6 +66,65 @@ pub struct PoolingConfig {
     pub pooling_mode_weightedmean_tokens: bool,
     #[serde(default)]
     pub pooling_mode_lasttoken: bool,
+}
+
+impl Default for PoolingConfig {
+    fn default() -> Self {
+        PoolingConfig {
+            pooling_mode: None,
+            include_prompt: true,
+            pooling_mode_cls_token: false,
+            pooling_mode_mean_tokens: false,
+            pooling_mode_max_tokens: false,
+            pooling_mode_mean_sqrt_len_tokens: false,
+            pooling_mode_weightedmean_tokens: false,
+            pooling_mode_lasttoken: false,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `pooling_mode`: one mode or several.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum PoolingModes {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// A `Dense` module's `config.json` (its weights are `model.safetensors` beside it).
+#[derive(Debug, Clone, Deserialize)]
+pub struct DenseConfig {
+    pub in_features: usize,
+    pub out_features: usize,
+    #[serde(default = "yes")]
+    pub bias: bool,
+    /// A torch class path, such as `torch.nn.modules.activation.Tanh`.
+    #[serde(default = "identity")]
+    pub activation_function: String,
+}
+
+fn identity() -> String {
+    "torch.nn.modules.linear.Identity".into()
+}
+
+/// A `Dense` module of the folder: where it lives and its settings.
+#[derive(Debug, Clone)]
+pub struct DenseModule {
+    pub dir: PathBuf,
+    pub config: DenseConfig,
+}
+
+/// `config_sentence_transformers.json`: the prompts a model was trained with.
+#[derive(Debug, Clone, Deserialize, Default)]
+struct SentenceTransformersConfig {
+    #[serde(default)]
+    prompts: BTreeMap<String, String>,
+    #[serde(default)]
+    default_prompt_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -98,10 +162,21 @@ pub struct ModelFolder {
     pub dir: PathBuf,
     /// A short name for reports and metadata: the folder's name.
     pub name: String,
-    pub config: BertConfig,
-    pub pooling: Pooling,
+    /// The transformer family and its `config.json`.
+    pub family: Family,
+    /// Pooling modes, concatenated in this order (one for almost every model).
+    pub pooling: Vec<Pooling>,
+    /// Whether prompt tokens are pooled with the text's.
+    pub include_prompt: bool,
+    /// Dense modules after pooling, in order.
+    pub dense: Vec<DenseModule>,
     /// Whether a Normalize module follows pooling (unit-length output).
     pub normalize: bool,
+    /// Named prompts prepended to texts (`query: `, instructions), from
+    /// `config_sentence_transformers.json`.
+    pub prompts: BTreeMap<String, String>,
+    /// The prompt applied when none is named.
+    pub default_prompt_name: Option<String>,
     /// Longest input in tokens, [CLS] and [SEP] included; longer inputs are truncated.
     pub max_seq_length: usize,
     /// Lower-case inputs before tokenizing (sentence_bert_config's `do_lower_case`).
@@ -141,34 +216,15 @@ impl ModelFolder {
             });
         }
         let config_path = require(dir.join("config.json"), "transformer configuration")?;
-        let config: BertConfig = read_json(&config_path)?;
-        if let Some(t) = &config.model_type {
-            if t != "bert" {
-                return Err(EncoderError::Unsupported {
-                    path: config_path,
-                    message: format!("model_type `{t}` is not a BERT-family encoder"),
-                });
-            }
-        }
-        if config.hidden_act != "gelu" && config.hidden_act != "gelu_new" {
-            return Err(EncoderError::Unsupported {
-                path: config_path,
-                message: format!("hidden_act `{}`", config.hidden_act),
-            });
-        }
-        if !config
-            .hidden_size
-            .is_multiple_of(config.num_attention_heads)
-        {
-            return Err(EncoderError::Unsupported {
-                path: config_path,
-                message: "hidden_size is not a multiple of num_attention_heads".into(),
-            });
+        let family = Family::read(&config_path)?;
+        if let Family::Bert(config) = &family {
+            check_bert(config, &config_path)?;
         }
         let tokenizer = require(dir.join("tokenizer.json"), "tokenizer.json")?;
         let weights = require(dir.join("model.safetensors"), "model.safetensors")?;
 
-        let (mut pooling, mut normalize) = (Pooling::Mean, false);
+        let (mut pooling, mut include_prompt, mut normalize) = (vec![Pooling::Mean], true, false);
+        let mut dense = Vec::new();
         let modules_path = dir.join("modules.json");
         if modules_path.is_file() {
             let modules: Vec<ModuleEntry> = read_json(&modules_path)?;
@@ -184,6 +240,17 @@ impl ModelFolder {
                     let cfg: PoolingConfig = read_json(&p)?;
                     pooling = Pooling::from_config(&cfg)
                         .map_err(|message| EncoderError::Unsupported { path: p, message })?;
+                    include_prompt = cfg.include_prompt;
+                } else if class == Some("Dense") {
+                    let module = dir.join(&m.path);
+                    let config = read_json(&require(
+                        module.join("config.json"),
+                        "Dense module configuration",
+                    )?)?;
+                    dense.push(DenseModule {
+                        dir: module,
+                        config,
+                    });
                 } else if class == Some("Normalize") {
                     normalize = true;
                 } else if class != Some("Transformer") {
@@ -208,9 +275,22 @@ impl ModelFolder {
             let tc: TokenizerConfig = read_json(&tc_path)?;
             max_seq_length = tc.model_max_length.map(|m| m as usize);
         }
-        let max_seq_length = max_seq_length
-            .unwrap_or(config.max_position_embeddings)
-            .min(config.max_position_embeddings);
+        let max_tokens = family.shape().max_tokens;
+        let max_seq_length = max_seq_length.unwrap_or(max_tokens).min(max_tokens);
+        let st_path = dir.join("config_sentence_transformers.json");
+        let st: SentenceTransformersConfig = if st_path.is_file() {
+            read_json(&st_path)?
+        } else {
+            SentenceTransformersConfig::default()
+        };
+        if let Some(name) = &st.default_prompt_name {
+            if !st.prompts.contains_key(name) {
+                return Err(EncoderError::Unsupported {
+                    path: st_path,
+                    message: format!("default_prompt_name `{name}` is not one of the prompts"),
+                });
+            }
+        }
         let name = dir
             .canonicalize()
             .ok()
@@ -219,13 +299,50 @@ impl ModelFolder {
         Ok(ModelFolder {
             dir: dir.to_path_buf(),
             name,
-            config,
+            family,
             pooling,
+            include_prompt,
+            dense,
             normalize,
+            prompts: st.prompts,
+            default_prompt_name: st.default_prompt_name,
             max_seq_length,
             do_lower_case,
             weights,
             tokenizer,
         })
+    }
+}
+
+/// The settings trine's BERT implementation needs to hold.
+fn check_bert(config: &BertConfig, path: &Path) -> Result<()> {
+    if config.hidden_act != "gelu" && config.hidden_act != "gelu_new" {
+        return Err(EncoderError::Unsupported {
+            path: path.to_path_buf(),
+            message: format!("hidden_act `{}`", config.hidden_act),
+        });
+    }
+    if !config
+        .hidden_size
+        .is_multiple_of(config.num_attention_heads)
+    {
+        return Err(EncoderError::Unsupported {
+            path: path.to_path_buf(),
+            message: "hidden_size is not a multiple of num_attention_heads".into(),
+        });
+    }
+    Ok(())
+}
+
+impl ModelFolder {
+    /// The text of prompt `name`, or an error naming the prompts the folder has.
+    pub fn prompt(&self, name: &str) -> Result<&str> {
+        self.prompts
+            .get(name)
+            .map(String::as_str)
+            .ok_or_else(|| EncoderError::UnknownPrompt {
+                name: name.to_string(),
+                known: self.prompts.keys().cloned().collect(),
+            })
     }
 }

@@ -36,6 +36,12 @@ pub enum EncoderError {
         #[source]
         source: candle_core::Error,
     },
+    /// A prompt name the model folder does not define.
+    #[error("no prompt named `{name}` (the model has: {})", if known.is_empty() { "none".to_string() } else { known.join(", ") })]
+    UnknownPrompt { name: String, known: Vec<String> },
+    /// A truncation dimension outside 1..=the model's dimension.
+    #[error("truncate_dim {asked} is outside 1..={dim}")]
+    TruncateDim { asked: usize, dim: usize },
     /// A tensor operation failed.
     #[error("tensor operation failed: {0}")]
     Candle(#[from] candle_core::Error),

@@ -1,30 +1,39 @@
-//! A BERT-family sentence encoder that reproduces sentence-transformers.
+//! A sentence encoder that reproduces sentence-transformers, for any supported transformer family.
 //!
 //! [`ModelFolder`] reads a sentence-transformers model folder (`config.json`, `tokenizer.json`,
-//! `model.safetensors`, `modules.json`, `1_Pooling/config.json`, `sentence_bert_config.json`);
-//! [`Bert`] is the transformer (with dropout that works in training mode); [`Encoder`] tokenizes,
-//! batches by length, runs the model and pools, returning one vector per text in input order.
+//! `model.safetensors`, `modules.json`, pooling, Dense and Normalize modules, prompts);
+//! [`Family`] says which architecture `config.json` names and [`Transformer`] runs it (trine's
+//! fused [`Bert`], with dropout that works in training mode, or candle-transformers' DistilBERT,
+//! XLM-RoBERTa and ModernBERT); [`Head`] pools and applies the modules after the transformer;
+//! [`Encoder`] prompts, tokenizes, batches by length and runs it all, returning one vector per
+//! text in input order.
 
 mod autograd;
 mod bert;
 mod config;
 mod encoder;
 mod error;
+mod family;
 mod fingerprint;
+mod head;
 mod kernels;
 mod pooling;
 pub mod seed;
 pub mod tiny;
 mod tokenize;
+mod transformer;
 
 pub use bert::{Bert, Mode, Precision};
-pub use config::{BertConfig, ModelFolder, PoolingConfig};
-pub use encoder::{Encoder, EncoderOptions};
+pub use config::{BertConfig, DenseConfig, DenseModule, ModelFolder, PoolingConfig, PoolingModes};
+pub use encoder::{Encoder, EncoderOptions, PromptChoice, Role};
 pub use error::{EncoderError, Result};
+pub use family::{Family, Shape, SUPPORTED};
 pub use fingerprint::fingerprint;
+pub use head::{Activation, Dense, Head};
 pub use kernels::flush_denormals;
 pub use pooling::{pool, Pooling};
 pub use tokenize::{Batch, TextTokenizer};
+pub use transformer::Transformer;
 
 /// Re-exported so that callers can build tensors and devices without naming candle themselves.
 pub use candle_core;

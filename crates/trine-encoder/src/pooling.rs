@@ -2,7 +2,7 @@
 
 use candle_core::{DType, Tensor, D};
 
-use crate::config::PoolingConfig;
+use crate::config::{PoolingConfig, PoolingModes};
 use crate::Result;
 
 /// How token embeddings become a sentence embedding.
@@ -16,43 +16,54 @@ pub enum Pooling {
     Max,
     /// Sum over real tokens divided by the square root of their count.
     MeanSqrtLen,
+    /// Mean weighted by position (1 for the first token, 2 for the second, ...), as
+    /// SGPT-style models pool.
+    WeightedMean,
+    /// The last real token's embedding (decoder models: Qwen3-Embedding, e5-mistral).
+    LastToken,
 }
 
 impl Pooling {
-    /// Reads the one mode set in a pooling configuration; several modes at once (concatenated in
-    /// sentence-transformers) and weighted-mean / last-token pooling are not supported.
-    pub fn from_config(cfg: &PoolingConfig) -> std::result::Result<Self, String> {
-        if let Some(mode) = &cfg.pooling_mode {
-            return match mode.as_str() {
-                "mean" => Ok(Pooling::Mean),
-                "cls" => Ok(Pooling::Cls),
-                "max" => Ok(Pooling::Max),
-                "mean_sqrt_len_tokens" | "mean_sqrt_len" => Ok(Pooling::MeanSqrtLen),
-                other => Err(format!("pooling mode `{other}`")),
-            };
+    fn named(name: &str) -> Option<Self> {
+        Some(match name {
+            "mean" | "mean_tokens" => Pooling::Mean,
+            "cls" | "cls_token" => Pooling::Cls,
+            "max" | "max_tokens" => Pooling::Max,
+            "mean_sqrt_len_tokens" | "mean_sqrt_len" => Pooling::MeanSqrtLen,
+            "weightedmean" | "weightedmean_tokens" => Pooling::WeightedMean,
+            "lasttoken" => Pooling::LastToken,
+            _ => return None,
+        })
+    }
+
+    /// Reads the modes a pooling configuration sets, in sentence-transformers' order (their
+    /// outputs are concatenated).
+    pub fn from_config(cfg: &PoolingConfig) -> std::result::Result<Vec<Self>, String> {
+        let names: Vec<&str> = match &cfg.pooling_mode {
+            Some(PoolingModes::One(name)) => vec![name.as_str()],
+            Some(PoolingModes::Many(names)) => names.iter().map(String::as_str).collect(),
+            None => [
+                (cfg.pooling_mode_cls_token, "cls"),
+                (cfg.pooling_mode_max_tokens, "max"),
+                (cfg.pooling_mode_mean_tokens, "mean"),
+                (
+                    cfg.pooling_mode_mean_sqrt_len_tokens,
+                    "mean_sqrt_len_tokens",
+                ),
+                (cfg.pooling_mode_weightedmean_tokens, "weightedmean"),
+                (cfg.pooling_mode_lasttoken, "lasttoken"),
+            ]
+            .into_iter()
+            .filter_map(|(set, name)| set.then_some(name))
+            .collect(),
+        };
+        if names.is_empty() {
+            return Err("no pooling mode is set".into());
         }
-        let modes = [
-            (cfg.pooling_mode_mean_tokens, Some(Pooling::Mean), "mean"),
-            (cfg.pooling_mode_cls_token, Some(Pooling::Cls), "cls"),
-            (cfg.pooling_mode_max_tokens, Some(Pooling::Max), "max"),
-            (
-                cfg.pooling_mode_mean_sqrt_len_tokens,
-                Some(Pooling::MeanSqrtLen),
-                "mean_sqrt_len",
-            ),
-            (cfg.pooling_mode_weightedmean_tokens, None, "weightedmean"),
-            (cfg.pooling_mode_lasttoken, None, "lasttoken"),
-        ];
-        let set: Vec<_> = modes.iter().filter(|m| m.0).collect();
-        match set.as_slice() {
-            [(_, Some(p), _)] => Ok(*p),
-            [(_, None, name)] => Err(format!("pooling mode `{name}`")),
-            [] => Err("no pooling mode is set".into()),
-            _ => Err(format!(
-                "several pooling modes at once ({})",
-                set.iter().map(|m| m.2).collect::<Vec<_>>().join(", ")
-            )),
-        }
+        names
+            .into_iter()
+            .map(|name| Pooling::named(name).ok_or_else(|| format!("pooling mode `{name}`")))
+            .collect()
     }
 }
 
@@ -77,6 +88,32 @@ pub fn pool(hidden: &Tensor, mask: &Tensor, mode: Pooling, normalize: bool) -> R
             // Padding positions get -1e9, as sentence-transformers does, so they never win.
             let neg = ((mask.ones_like()? - &mask)? * -1e9)?.unsqueeze(2)?;
             hidden.broadcast_add(&neg)?.max(1)?
+        }
+        Pooling::WeightedMean => {
+            // Right padding: token i weighs i + 1.
+            let seq = mask.dim(1)?;
+            let positions = Tensor::arange(1f32, seq as f32 + 1.0, mask.device())?
+                .to_dtype(mask.dtype())?
+                .unsqueeze(0)?;
+            let weights = mask.broadcast_mul(&positions)?;
+            let summed = hidden.broadcast_mul(&weights.unsqueeze(2)?)?.sum(1)?;
+            let total = weights.sum_keepdim(1)?.clamp(1e-9, f64::INFINITY)?;
+            summed.broadcast_div(&total)?
+        }
+        Pooling::LastToken => {
+            let last: Vec<u32> = mask
+                .to_dtype(DType::F32)?
+                .sum(1)?
+                .to_vec1::<f32>()?
+                .into_iter()
+                .map(|n| (n as u32).max(1) - 1)
+                .collect();
+            let rows = last
+                .iter()
+                .enumerate()
+                .map(|(b, &t)| hidden.get(b)?.get(t as usize))
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            Tensor::stack(&rows, 0)?
         }
     };
     if normalize {
@@ -140,12 +177,35 @@ mod tests {
     }
 
     #[test]
-    fn config_with_two_modes_is_rejected() {
+    fn two_flags_give_two_modes_in_sentence_transformers_order() {
         let cfg = PoolingConfig {
-            pooling_mode_cls_token: true,
             pooling_mode_mean_tokens: true,
+            pooling_mode_cls_token: true,
             ..Default::default()
         };
-        assert!(Pooling::from_config(&cfg).unwrap_err().contains("cls"));
+        assert_eq!(
+            Pooling::from_config(&cfg).unwrap(),
+            vec![Pooling::Cls, Pooling::Mean]
+        );
+        let none = PoolingConfig::default();
+        assert!(Pooling::from_config(&none)
+            .unwrap_err()
+            .contains("no pooling"));
+        let odd = PoolingConfig {
+            pooling_mode: Some(PoolingModes::One("median".into())),
+            ..Default::default()
+        };
+        assert!(Pooling::from_config(&odd).unwrap_err().contains("median"));
+    }
+
+    #[test]
+    fn weighted_mean_and_last_token_by_hand() {
+        let (h, m) = fixture();
+        // Weights 1 and 2 on the two real tokens: (1*1 + 2*3)/3, (1*2 + 2*-4)/3.
+        let w = pool(&h, &m, Pooling::WeightedMean, false).unwrap();
+        let v = w.to_vec2::<f32>().unwrap();
+        assert!((v[0][0] - 7.0 / 3.0).abs() < 1e-6 && (v[0][1] + 2.0).abs() < 1e-6);
+        let last = pool(&h, &m, Pooling::LastToken, false).unwrap();
+        assert_eq!(last.to_vec2::<f32>().unwrap(), vec![vec![3.0, -4.0]]);
     }
 }

@@ -1,5 +1,7 @@
-//! Tokenization as sentence-transformers does it: strip, optional lower-casing, truncation to
-//! `max_seq_length`, and padding to the longest text of each batch.
+//! Tokenization as sentence-transformers (6) does it: optional lower-casing, truncation to
+//! `max_seq_length`, and padding to the longest text of each batch. Texts are not stripped
+//! (sentence-transformers 6 stopped stripping; whitespace matters to SentencePiece and BPE
+//! vocabularies).
 
 use std::path::Path;
 
@@ -71,7 +73,6 @@ impl TextTokenizer {
         let prepared: Vec<String> = texts
             .iter()
             .map(|t| {
-                let t = t.trim();
                 if self.do_lower_case {
                     t.to_lowercase()
                 } else {

@@ -36,6 +36,9 @@ pub enum IndexError {
         query_model: String,
         query_fp: String,
     },
+    /// The same model, run with other prompts or another truncation than the index was built with.
+    #[error("the index was built with {index}; this encoder uses {query} (pass the same --prompt / --truncate-dim)")]
+    EncodingMismatch { index: String, query: String },
     /// The folder already holds an index.
     #[error("{path}: an index already exists here (use --force to replace it)")]
     Exists { path: PathBuf },

@@ -16,6 +16,7 @@ fn model() -> ModelInfo {
         name: "synthetic".into(),
         fingerprint: "a".repeat(64),
         dim: DIM,
+        ..Default::default()
     }
 }
 

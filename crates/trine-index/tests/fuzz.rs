@@ -36,6 +36,7 @@ fn any_search_request_gives_hits_or_an_error() {
         name: "toy".into(),
         fingerprint: "f".repeat(64),
         dim: 2,
+        ..Default::default()
     };
     let vectors = [1.0, 0.0, 0.0, 1.0, 0.7, 0.7, -1.0, 0.2];
     let index = Index::build(&root, &docs, &vectors, model, false).unwrap();

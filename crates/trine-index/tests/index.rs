@@ -19,6 +19,7 @@ fn model() -> ModelInfo {
         name: "toy".into(),
         fingerprint: "f".repeat(64),
         dim: 3,
+        ..Default::default()
     }
 }
 
@@ -202,6 +203,7 @@ fn damaged_or_mismatched_indexes_are_clear_errors() {
         name: "other".into(),
         fingerprint: "0".repeat(64),
         dim: 3,
+        ..Default::default()
     };
     let err = Index::open(&root).unwrap().check_model(&other).unwrap_err();
     assert!(
@@ -256,4 +258,31 @@ fn damaged_or_mismatched_indexes_are_clear_errors() {
     assert!(err.to_string().contains("not a trine index"), "{err}");
     let err = Index::open(&dir.path().join("absent")).err().unwrap();
     assert!(err.to_string().contains("no such index"), "{err}");
+}
+
+#[test]
+fn prompts_and_truncation_are_recorded_and_checked_at_query_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("idx");
+    let (docs, vectors) = corpus();
+    let e5 = ModelInfo {
+        document_prompt: Some("passage: ".into()),
+        query_prompt: Some("query: ".into()),
+        ..model()
+    };
+    Index::build(&root, &docs, &vectors, e5.clone(), false).unwrap();
+    let index = Index::open(&root).unwrap();
+    assert_eq!(index.manifest().model, e5);
+    index.check_model(&e5).unwrap();
+    let err = index.check_model(&model()).unwrap_err().to_string();
+    assert!(
+        err.contains("\"passage: \"") && err.contains("document prompt None"),
+        "{err}"
+    );
+    let cut = ModelInfo {
+        truncate_dim: Some(3),
+        ..e5
+    };
+    let err = index.check_model(&cut).unwrap_err().to_string();
+    assert!(err.contains("truncate_dim Some(3)"), "{err}");
 }

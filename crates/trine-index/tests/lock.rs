@@ -22,6 +22,7 @@ fn model() -> ModelInfo {
         name: "toy".into(),
         fingerprint: "f".repeat(64),
         dim: 2,
+        ..Default::default()
     }
 }
 

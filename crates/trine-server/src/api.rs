@@ -10,6 +10,7 @@ use axum::response::{Html, IntoResponse};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use trine_encoder::Role;
 use trine_index::{Fusion, Mode};
 
 use crate::error::ApiError;
@@ -98,7 +99,7 @@ pub async fn search(
     let start = Instant::now();
     let vector = match req.mode {
         Mode::Lexical => Vec::new(),
-        _ => state.encode(vec![req.query.clone()]).await?.0,
+        _ => state.encode(vec![req.query.clone()], Role::Query).await?.0,
     };
     let (hits, fusion, generation) = state
         .with_index(move |index| {
@@ -220,7 +221,7 @@ pub async fn embed(
     let Json(req) = body?;
     let texts = req.inputs.into_vec();
     check_batch(&state, &texts)?;
-    let (values, _) = state.encode(texts).await?;
+    let (values, _) = state.encode(texts, Role::Plain).await?;
     Ok(Json(rows(values, state.encoder.dim())))
 }
 
@@ -252,7 +253,7 @@ pub async fn openai_embeddings(
     }
     let texts = req.input.into_vec();
     check_batch(&state, &texts)?;
-    let (values, tokens) = state.encode(texts).await?;
+    let (values, tokens) = state.encode(texts, Role::Plain).await?;
     let data: Vec<_> = rows(values, state.encoder.dim())
         .into_iter()
         .enumerate()

@@ -210,6 +210,7 @@ impl AppState {
     pub async fn encode(
         self: &std::sync::Arc<Self>,
         texts: Vec<String>,
+        role: trine_encoder::Role,
     ) -> Result<(Vec<f32>, Vec<usize>), ApiError> {
         let _permit = self
             .encodes
@@ -221,7 +222,7 @@ impl AppState {
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             let vectors = state
                 .encoder
-                .encode(&refs, &mut |_| {})
+                .encode_as(&refs, role, &mut |_| {})
                 .map_err(|e| ApiError::internal(format!("encoding failed: {e}")))?;
             let tokens = state
                 .encoder

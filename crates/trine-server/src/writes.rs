@@ -99,7 +99,10 @@ pub async fn upsert(
         })
         .collect();
     let (vectors, _) = state
-        .encode(docs.iter().map(Document::full_text).collect())
+        .encode(
+            docs.iter().map(Document::full_text).collect(),
+            trine_encoder::Role::Document,
+        )
         .await?;
     let n = docs.len();
     let summary = state

@@ -81,6 +81,7 @@ fn start_full(limits: Limits, token: Option<&str>) -> Server {
         name: "tiny".into(),
         fingerprint: encoder.fingerprint().unwrap().to_string(),
         dim: encoder.dim(),
+        ..Default::default()
     };
     let root = dir.path().join("idx");
     let index = Index::build(&root, &docs, &vectors, info, false).unwrap();

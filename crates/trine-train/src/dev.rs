@@ -15,7 +15,7 @@ use rand::SeedableRng;
 use trine_corpus::beir::{Qrels, Query, Split};
 use trine_corpus::triplets::Triplet;
 use trine_corpus::Document;
-use trine_encoder::Encoder;
+use trine_encoder::{Encoder, Role};
 use trine_eval::{evaluate, Hit, Run};
 
 use crate::data::{class_ids, LabelledText};
@@ -230,9 +230,11 @@ impl DevSet {
         let dim = encoder.dim();
         let doc_texts: Vec<String> = self.docs.iter().map(Document::full_text).collect();
         let doc_refs: Vec<&str> = doc_texts.iter().map(String::as_str).collect();
-        let docs = trine_eval::exact::normalized(&encoder.encode(&doc_refs, &mut |_| {})?, dim);
+        let docs = encoder.encode_as(&doc_refs, Role::Document, &mut |_| {})?;
+        let docs = trine_eval::exact::normalized(&docs, dim);
         let q_refs: Vec<&str> = self.queries.iter().map(|q| q.text.as_str()).collect();
-        let qs = trine_eval::exact::normalized(&encoder.encode(&q_refs, &mut |_| {})?, dim);
+        let qs = encoder.encode_as(&q_refs, Role::Query, &mut |_| {})?;
+        let qs = trine_eval::exact::normalized(&qs, dim);
         let tie = |row: usize| self.docs[row].id.as_str();
         Ok(self
             .queries

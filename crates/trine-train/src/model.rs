@@ -6,7 +6,9 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
-use trine_encoder::{pool, Bert, Encoder, EncoderOptions, Mode, ModelFolder, TextTokenizer};
+use trine_encoder::{
+    Bert, BertConfig, Encoder, EncoderOptions, Head, Mode, ModelFolder, TextTokenizer,
+};
 
 use crate::{Result, TrainError};
 
@@ -15,13 +17,27 @@ pub struct TrainableModel {
     folder: ModelFolder,
     varmap: VarMap,
     bert: Bert,
+    head: Head,
     tokenizer: TextTokenizer,
+}
+
+/// The folder's BERT configuration: training runs trine's BERT, the one family with dropout
+/// in its forward pass so far.
+fn bert_config(folder: &ModelFolder) -> Result<&BertConfig> {
+    folder
+        .family
+        .bert()
+        .ok_or_else(|| TrainError::UnsupportedFamily {
+            path: folder.dir.join("config.json"),
+            model_type: folder.family.model_type(),
+        })
 }
 
 impl TrainableModel {
     /// Loads a sentence-transformers folder with every weight as an f32 variable.
     pub fn load(dir: &Path) -> Result<Self> {
         let folder = ModelFolder::open(dir)?;
+        let config = bert_config(&folder)?;
         let device = Device::Cpu;
         let weights_error = |source| trine_encoder::EncoderError::Weights {
             path: folder.weights.clone(),
@@ -38,12 +54,14 @@ impl TrainableModel {
             }
         }
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
-        let bert = Bert::new(vb, &folder.config, Mode::Train).map_err(weights_error)?;
+        let bert = Bert::new(vb, config, Mode::Train).map_err(weights_error)?;
         let tokenizer = TextTokenizer::load(&folder)?;
+        let head = Head::load(&folder, &device)?;
         Ok(TrainableModel {
             folder,
             varmap,
             bert,
+            head,
             tokenizer,
         })
     }
@@ -55,7 +73,7 @@ impl TrainableModel {
 
     /// Output dimension.
     pub fn dim(&self) -> usize {
-        self.bert.hidden_size()
+        self.head.dim(self.bert.hidden_size())
     }
 
     /// Tokenizes texts (truncated to the model's `max_seq_length`).
@@ -70,12 +88,8 @@ impl TrainableModel {
         let hidden = self
             .bert
             .forward_train(&batch.input_ids, &batch.attention_mask, seed)?;
-        Ok(pool(
-            &hidden,
-            &batch.attention_mask,
-            self.folder.pooling,
-            self.folder.normalize,
-        )?)
+        // Dense modules after pooling stay frozen: they are constants, not variables.
+        Ok(self.head.apply(&hidden, &batch.attention_mask, 0)?)
     }
 
     /// The variables by name, sorted (the order optimizer state is kept in).
@@ -120,8 +134,12 @@ impl TrainableModel {
     /// An inference encoder (fused kernels) with a snapshot of the current weights.
     pub fn encoder(&self, options: EncoderOptions) -> Result<Encoder> {
         let vb = VarBuilder::from_tensors(self.weights()?, DType::F32, &Device::Cpu);
-        let bert =
-            Bert::with_precision(vb, &self.folder.config, Mode::Inference, options.precision)?;
+        let bert = Bert::with_precision(
+            vb,
+            bert_config(&self.folder)?,
+            Mode::Inference,
+            options.precision,
+        )?;
         Ok(Encoder::from_model(self.folder.clone(), bert, options)?)
     }
 
@@ -134,9 +152,14 @@ impl TrainableModel {
     }
 }
 
-/// Copies every file and sub-folder of a model folder except the weights (and anything that is
-/// not part of a model: checkpoints, logs) from `src` into `dst`.
+/// Copies every file and sub-folder of a model folder except the transformer's weights (and
+/// anything that is not part of a model: checkpoints, logs) from `src` into `dst`; modules'
+/// own weights (a Dense module's `model.safetensors`) are copied.
 fn copy_model_files(src: &Path, dst: &Path, weights: &Path) -> Result<()> {
+    copy_files(src, dst, weights, true)
+}
+
+fn copy_files(src: &Path, dst: &Path, weights: &Path, top: bool) -> Result<()> {
     std::fs::create_dir_all(dst).map_err(|e| TrainError::io(dst, e))?;
     let entries = std::fs::read_dir(src).map_err(|e| TrainError::io(src, e))?;
     for entry in entries {
@@ -145,8 +168,7 @@ fn copy_model_files(src: &Path, dst: &Path, weights: &Path) -> Result<()> {
         let name = entry.file_name();
         let name_str = name.to_string_lossy();
         if path == weights
-            || name_str.ends_with(".safetensors")
-            || name_str.ends_with(".bin")
+            || (top && (name_str.ends_with(".safetensors") || name_str.ends_with(".bin")))
             || name_str.starts_with('.')
             || TRAINING_OUTPUTS.contains(&name_str.as_ref())
         {
@@ -154,7 +176,7 @@ fn copy_model_files(src: &Path, dst: &Path, weights: &Path) -> Result<()> {
         }
         let target = dst.join(&name);
         if path.is_dir() {
-            copy_model_files(&path, &target, weights)?;
+            copy_files(&path, &target, weights, false)?;
         } else {
             copy_atomic(&path, &target)?;
         }

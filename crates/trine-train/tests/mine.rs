@@ -27,6 +27,7 @@ fn setup(dir: &std::path::Path) -> (Index, Split, Vec<f32>) {
         name: "hand".into(),
         fingerprint: "hand".into(),
         dim: 2,
+        ..Default::default()
     };
     let index = Index::build(dir, &docs, &vectors, info, false).unwrap();
     let mut qrels = Qrels::new();

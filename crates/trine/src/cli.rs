@@ -445,6 +445,17 @@ pub struct ModelArgs {
     /// bf16 (faster on CPUs with AMX; needs the MKL build).
     #[arg(long, value_enum, env = "TRINE_DTYPE", default_value_t = DtypeArg::F32)]
     pub dtype: DtypeArg,
+    /// Prompt every text with the model's prompt of this name (`config_sentence_transformers.json`);
+    /// without it queries get the `query` prompt, documents the `document` one, where the model
+    /// has them.
+    #[arg(long, env = "TRINE_PROMPT_NAME", conflicts_with = "prompt")]
+    pub prompt_name: Option<String>,
+    /// Prompt every text with this text.
+    #[arg(long, env = "TRINE_PROMPT")]
+    pub prompt: Option<String>,
+    /// Keep the first N dimensions of each embedding (Matryoshka models), renormalised.
+    #[arg(long, env = "TRINE_TRUNCATE_DIM")]
+    pub truncate_dim: Option<usize>,
 }
 
 /// Encoder number format.

@@ -263,3 +263,85 @@ fn eval_on_a_small_beir_set_scores_and_writes_run_and_report() {
     .unwrap();
     assert_eq!(report["queries"], 2);
 }
+
+/// The first embedding `trine encode` prints.
+fn encoded(o: &std::process::Output) -> Vec<f64> {
+    assert!(o.status.success(), "{}", stderr(o));
+    let line = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    v["embedding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+fn cosine(a: &[f64], b: &[f64]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let n = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    dot / (n(a) * n(b))
+}
+
+#[test]
+fn encode_applies_the_models_prompts_and_truncation() {
+    // An XLM-RoBERTa folder with `query: ` (the default) and `passage: ` prompts, and
+    // sentence-transformers' embeddings of its texts with each prompt.
+    let model = repo_root().join("crates/trine-encoder/tests/fixtures/xlm-roberta-mean-prompts");
+    let m = model.to_str().unwrap();
+    let reference: serde_json::Value = std::fs::read_to_string(model.join("reference.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["text"] == "hello")
+        .unwrap();
+    let want = |key: &str| -> Vec<f64> {
+        reference[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let default = encoded(&trine(&["encode", "--model", m, "hello"]));
+    assert!(cosine(&default, &want("embedding_query")) > 0.99999);
+    let doc = encoded(&trine(&[
+        "encode",
+        "--model",
+        m,
+        "--prompt-name",
+        "document",
+        "hello",
+    ]));
+    assert!(cosine(&doc, &want("embedding_document")) > 0.99999);
+    let plain = encoded(&trine(&["encode", "--model", m, "--prompt", "", "hello"]));
+    assert!(cosine(&plain, &want("embedding")) > 0.99999);
+    let cut = encoded(&trine(&[
+        "encode",
+        "--model",
+        m,
+        "--truncate-dim",
+        "8",
+        "hello",
+    ]));
+    assert_eq!(cut.len(), 8);
+    assert!((cut.iter().map(|x| x * x).sum::<f64>() - 1.0).abs() < 1e-5);
+
+    let o = trine(&["encode", "--model", m, "--prompt-name", "nope", "hello"]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("`nope`") && e.contains("document, query") && !e.contains("panicked"),
+        "{e}"
+    );
+    let o = trine(&["encode", "--model", m, "--truncate-dim", "64", "hello"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("1..=32"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -19,13 +19,23 @@ use crate::{IndexError, Result};
 
 pub use write::BuildOptions;
 
-/// The model whose vectors an index holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The model whose vectors an index holds, and how it was run.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ModelInfo {
     pub name: String,
     /// SHA-256 over weights and tokenizer.
     pub fingerprint: String,
+    /// Vector width (after any Matryoshka truncation).
     pub dim: usize,
+    /// The prompt documents were embedded with (none for most models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_prompt: Option<String>,
+    /// The prompt queries must be embedded with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_prompt: Option<String>,
+    /// The Matryoshka truncation, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncate_dim: Option<usize>,
 }
 
 /// What `add` does with ids the index already has.
@@ -163,6 +173,19 @@ impl Index {
                 index_fp: m.fingerprint.chars().take(12).collect(),
                 query_model: model.name.clone(),
                 query_fp: model.fingerprint.chars().take(12).collect(),
+            });
+        }
+        let prompts = |i: &ModelInfo| (i.document_prompt.clone(), i.query_prompt.clone());
+        if prompts(m) != prompts(model) || m.truncate_dim != model.truncate_dim {
+            let show = |i: &ModelInfo| {
+                format!(
+                    "document prompt {:?}, query prompt {:?}, truncate_dim {:?}",
+                    i.document_prompt, i.query_prompt, i.truncate_dim
+                )
+            };
+            return Err(IndexError::EncodingMismatch {
+                index: show(m),
+                query: show(model),
             });
         }
         Ok(())

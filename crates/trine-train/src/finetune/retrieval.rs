@@ -6,7 +6,7 @@ use std::time::Instant;
 use trine_corpus::beir::{load_split, BeirPaths, Qrels, Query, Split};
 use trine_corpus::triplets::write_triplets;
 use trine_corpus::{read_corpus, CorpusOptions, Document};
-use trine_encoder::{Encoder, EncoderOptions};
+use trine_encoder::{Encoder, EncoderOptions, Role};
 use trine_index::{Fusion, Index, Mode, ModelInfo};
 
 use super::{DevScores, FinetuneOptions, FinetuneReport};
@@ -79,16 +79,17 @@ fn splits(
     Ok((split, dev, text))
 }
 
-/// Embeds texts with `encoder`, reporting progress under `stage`.
+/// Embeds texts of `role` with `encoder`, reporting progress under `stage`.
 fn embed(
     encoder: &Encoder,
     texts: &[&str],
+    role: Role,
     stage: &str,
     observer: &mut dyn Observer,
 ) -> Result<Vec<f32>> {
     let total = texts.len();
     let mut done = 0;
-    let values = encoder.encode(texts, &mut |n| {
+    let values = encoder.encode_as(texts, role, &mut |n| {
         done += n;
         observer.progress(stage, done, total);
     })?;
@@ -105,15 +106,22 @@ fn index_with(
 ) -> Result<(Index, Vec<Vec<f32>>)> {
     let texts: Vec<String> = corpus.iter().map(Document::full_text).collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let vectors = embed(encoder, &refs, "embedding the corpus", observer)?;
+    let vectors = embed(
+        encoder,
+        &refs,
+        Role::Document,
+        "embedding the corpus",
+        observer,
+    )?;
     let info = ModelInfo {
         name: encoder.folder().name.clone(),
         fingerprint: "fine-tuning".into(),
         dim: encoder.dim(),
+        ..Default::default()
     };
     let index = Index::build(dir, corpus, &vectors, info, true)?;
     let q: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
-    let flat = embed(encoder, &q, "embedding queries", observer)?;
+    let flat = embed(encoder, &q, Role::Query, "embedding queries", observer)?;
     let qv = flat
         .chunks_exact(encoder.dim())
         .map(<[f32]>::to_vec)

@@ -2,7 +2,7 @@
 //! and flag handling of the commands; the ranking itself is `trine_index::batch`.
 
 use trine_corpus::beir::Query;
-use trine_encoder::Encoder;
+use trine_encoder::{Encoder, Role};
 use trine_eval::Run;
 use trine_index::{Fusion, Index, ModelInfo};
 
@@ -15,6 +15,9 @@ pub fn model_info(encoder: &Encoder) -> anyhow::Result<ModelInfo> {
         name: encoder.folder().name.clone(),
         fingerprint: encoder.fingerprint()?.to_string(),
         dim: encoder.dim(),
+        document_prompt: encoder.prompt_for(Role::Document).map(str::to_string),
+        query_prompt: encoder.prompt_for(Role::Query).map(str::to_string),
+        truncate_dim: encoder.options().truncate_dim,
     })
 }
 
@@ -45,7 +48,12 @@ pub fn embed_queries(
 ) -> anyhow::Result<Vec<Vec<f32>>> {
     index.check_model(&model_info(encoder)?)?;
     let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
-    let flat = shared::embed_texts(encoder, &texts, "embedding queries")?;
+    let flat = shared::embed_texts(
+        encoder,
+        &texts,
+        trine_encoder::Role::Query,
+        "embedding queries",
+    )?;
     Ok(flat
         .chunks_exact(encoder.dim())
         .map(<[f32]>::to_vec)

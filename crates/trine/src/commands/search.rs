@@ -123,7 +123,7 @@ fn single(
     let vector = match encoder {
         Some(enc) => {
             index.check_model(&retrieve::model_info(enc)?)?;
-            enc.encode(&[text], &mut |_| {})?
+            enc.encode_as(&[text], trine_encoder::Role::Query, &mut |_| {})?
         }
         None => Vec::new(),
     };

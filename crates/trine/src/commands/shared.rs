@@ -6,7 +6,7 @@ use anyhow::Context;
 use trine_corpus::embeddings::Embeddings;
 use trine_corpus::JsonFields;
 use trine_corpus::{CorpusFormat, CorpusOptions, Document};
-use trine_encoder::{Encoder, EncoderOptions, Precision};
+use trine_encoder::{Encoder, EncoderOptions, Precision, PromptChoice, Role};
 
 use crate::cli::{CorpusArgs, DtypeArg, FormatArg, ModelArgs, WriteArgs};
 use crate::progress;
@@ -20,6 +20,12 @@ pub fn load_encoder(args: &ModelArgs) -> anyhow::Result<Encoder> {
             precision: match args.dtype {
                 DtypeArg::F32 => Precision::F32,
                 DtypeArg::Bf16 => Precision::Bf16,
+            },
+            truncate_dim: args.truncate_dim,
+            prompt: match (&args.prompt_name, &args.prompt) {
+                (Some(name), _) => Some(PromptChoice::Name(name.clone())),
+                (None, Some(text)) => Some(PromptChoice::Text(text.clone())),
+                (None, None) => None,
             },
             ..Default::default()
         },
@@ -49,7 +55,7 @@ pub fn corpus_options(args: &CorpusArgs) -> CorpusOptions {
 pub fn embed_documents(encoder: &Encoder, docs: &[Document]) -> anyhow::Result<Embeddings> {
     let texts: Vec<String> = docs.iter().map(Document::full_text).collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let values = embed_texts(encoder, &refs, "embedding documents")?;
+    let values = embed_texts(encoder, &refs, Role::Document, "embedding documents")?;
     Ok(Embeddings {
         ids: docs.iter().map(|d| d.id.clone()).collect(),
         dim: encoder.dim(),
@@ -59,10 +65,15 @@ pub fn embed_documents(encoder: &Encoder, docs: &[Document]) -> anyhow::Result<E
     })
 }
 
-/// Embeds texts with a progress bar (docs/s).
-pub fn embed_texts(encoder: &Encoder, texts: &[&str], message: &str) -> anyhow::Result<Vec<f32>> {
+/// Embeds texts of `role` (which picks the prompt) with a progress bar (docs/s).
+pub fn embed_texts(
+    encoder: &Encoder,
+    texts: &[&str],
+    role: Role,
+    message: &str,
+) -> anyhow::Result<Vec<f32>> {
     let pb = progress::bar(texts.len() as u64, message, "docs");
-    let values = encoder.encode(texts, &mut |n| pb.inc(n as u64))?;
+    let values = encoder.encode_as(texts, role, &mut |n| pb.inc(n as u64))?;
     pb.finish_and_clear();
     Ok(values)
 }

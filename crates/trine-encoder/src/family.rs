@@ -1,0 +1,163 @@
+//! Which transformer family a model folder holds, read from `config.json`'s `model_type`.
+
+use std::path::Path;
+
+use candle_transformers::models::{distilbert, modernbert, xlm_roberta};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::{BertConfig, EncoderError, Result};
+
+/// The `model_type`s trine runs, in the words of `config.json`.
+pub const SUPPORTED: &[&str] = &["bert", "distilbert", "xlm-roberta", "modernbert"];
+
+/// A transformer family with its configuration.
+#[derive(Debug, Clone)]
+pub enum Family {
+    /// BERT (and models saved as BERT: MiniLM, bge, e5, gte): trine's own fused implementation.
+    Bert(BertConfig),
+    /// DistilBERT, from candle-transformers (which keeps the position count private, so it is
+    /// read beside the config).
+    DistilBert(distilbert::Config, usize),
+    /// XLM-RoBERTa (multilingual-e5, bge-m3, paraphrase-multilingual), from candle-transformers.
+    XlmRoberta(xlm_roberta::Config),
+    /// ModernBERT (gte-modernbert, modernbert-embed), from candle-transformers.
+    ModernBert(modernbert::Config),
+}
+
+/// The fields every family has under some name, read once so callers need not match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Width of the token embeddings the transformer returns.
+    pub hidden_size: usize,
+    /// Longest input in tokens the position embeddings (or rotary tables) cover.
+    pub max_tokens: usize,
+}
+
+impl Family {
+    /// Reads `config.json`; a missing `model_type` is read as BERT (old BERT checkpoints have
+    /// none), an unknown one is an error that lists the supported ones.
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|source| EncoderError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let config_error = |source| EncoderError::Config {
+            path: path.to_path_buf(),
+            source,
+        };
+        let value: Value = serde_json::from_slice(&bytes).map_err(config_error)?;
+        let model_type = value
+            .get("model_type")
+            .and_then(Value::as_str)
+            .unwrap_or("bert")
+            .to_string();
+        match model_type.as_str() {
+            "bert" => Ok(Family::Bert(
+                BertConfig::deserialize(value).map_err(config_error)?,
+            )),
+            "distilbert" => {
+                let positions = value
+                    .get("max_position_embeddings")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(512) as usize;
+                Ok(Family::DistilBert(
+                    distilbert::Config::deserialize(value).map_err(config_error)?,
+                    positions,
+                ))
+            }
+            "xlm-roberta" => Ok(Family::XlmRoberta(
+                xlm_roberta::Config::deserialize(with_defaults(
+                    value,
+                    &[("position_embedding_type", Value::from("absolute"))],
+                ))
+                .map_err(config_error)?,
+            )),
+            "modernbert" => Ok(Family::ModernBert(
+                modernbert::Config::deserialize(modernbert_v4_names(value))
+                    .map_err(config_error)?,
+            )),
+            other => Err(EncoderError::Unsupported {
+                path: path.to_path_buf(),
+                message: format!("model_type `{other}`; supported: {}", SUPPORTED.join(", ")),
+            }),
+        }
+    }
+
+    /// The `model_type` this family is written as in `config.json`.
+    pub fn model_type(&self) -> &'static str {
+        match self {
+            Family::Bert(_) => "bert",
+            Family::DistilBert(..) => "distilbert",
+            Family::XlmRoberta(_) => "xlm-roberta",
+            Family::ModernBert(_) => "modernbert",
+        }
+    }
+
+    /// Hidden size and longest input.
+    pub fn shape(&self) -> Shape {
+        match self {
+            Family::Bert(c) => Shape {
+                hidden_size: c.hidden_size,
+                max_tokens: c.max_position_embeddings,
+            },
+            Family::DistilBert(c, max_positions) => Shape {
+                hidden_size: c.dim,
+                max_tokens: *max_positions,
+            },
+            // RoBERTa positions start after the padding id: 514 embeddings hold 512 tokens.
+            Family::XlmRoberta(c) => Shape {
+                hidden_size: c.hidden_size,
+                max_tokens: c
+                    .max_position_embeddings
+                    .saturating_sub(c.pad_token_id as usize + 1),
+            },
+            Family::ModernBert(c) => Shape {
+                hidden_size: c.hidden_size,
+                max_tokens: c.max_position_embeddings,
+            },
+        }
+    }
+
+    /// The BERT configuration, for the paths only BERT has (training with dropout).
+    pub fn bert(&self) -> Option<&BertConfig> {
+        match self {
+            Family::Bert(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+fn with_defaults(mut value: Value, defaults: &[(&str, Value)]) -> Value {
+    if let Value::Object(map) = &mut value {
+        for (key, default) in defaults {
+            map.entry(key.to_string())
+                .or_insert_with(|| default.clone());
+        }
+    }
+    value
+}
+
+/// transformers ≥ 5 writes ModernBERT's rope thetas under `rope_parameters` and its layer-norm
+/// epsilon as `norm_eps`; candle-transformers reads the names of the original release.
+fn modernbert_v4_names(value: Value) -> Value {
+    let rope = |kind: &str| {
+        value
+            .pointer(&format!("/rope_parameters/{kind}/rope_theta"))
+            .cloned()
+    };
+    let mut defaults = vec![];
+    if let Some(theta) = rope("full_attention") {
+        defaults.push(("global_rope_theta", theta));
+    }
+    if let Some(theta) = rope("sliding_attention") {
+        defaults.push(("local_rope_theta", theta));
+    }
+    if let Some(eps) = value.get("norm_eps").cloned() {
+        defaults.push(("layer_norm_eps", eps));
+    }
+    defaults.push(("global_rope_theta", Value::from(160_000.0)));
+    defaults.push(("local_rope_theta", Value::from(10_000.0)));
+    defaults.push(("layer_norm_eps", Value::from(1e-5)));
+    with_defaults(value, &defaults)
+}
