@@ -151,7 +151,7 @@ pub enum ProxyInitArg {
 /// Training flags (`trine train` and `trine finetune`).
 #[derive(Debug, Args, Clone)]
 pub struct TrainingFlags {
-    /// Loss (train: infonce; finetune: infonce on retrieval data, batch-hard on labelled data).
+    /// Loss (train: infonce; finetune: infonce on retrieval data, proxy-nca on labelled data).
     #[arg(long, value_enum)]
     pub loss: Option<LossArg>,
     /// Distance for the margin losses (cosine).
