@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# BERT throughput before (a7fdda4) and after (the seam) the architecture seam, interleaved.
+set -euo pipefail
+cd /work/main
+sf=$(scripts/scifact-path.sh ../shared/corpora)
+mkdir -p /tmp/seam
+for round in 1 2; do
+  for dtype in f32 bf16; do
+    for side in before after; do
+      bin=${BEFORE:?the binary of the commit before}; [ $side = after ] && bin=${AFTER:-target/release/trine}
+      $bin embed --input "$sf" --limit 1000 --dtype $dtype --output /tmp/seam/$side-$dtype.parquet --report /tmp/seam/$side-$dtype-$round.json > /dev/null 2>&1
+      python3 -c "import json; r=json.load(open('/tmp/seam/$side-$dtype-$round.json')); print('$round $dtype $side', round(r['docs_per_s'],1), round(r['peak_rss_mib']))"
+    done
+  done
+done
