@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# BERT throughput before (a7fdda4) and after (the seam) the architecture seam, interleaved.
+# BERT embedding throughput of two builds, interleaved: BEFORE=old/trine [AFTER=target/release/trine] scripts/bench-encoder-seam.sh
 set -euo pipefail
-cd /work/main
+cd "$(dirname "$0")/.."
 sf=$(scripts/scifact-path.sh ../shared/corpora)
 mkdir -p /tmp/seam
 for round in 1 2; do
