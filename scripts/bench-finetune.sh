@@ -26,6 +26,8 @@ root=${TRINE_DATA_ROOT:-../shared/corpora}
 scifact=$(scripts/scifact-path.sh "$root")
 mkdir -p "$work" "$res"
 commit=$(git rev-parse --short HEAD)
+# The memory part and the NFCorpus peer train on the triplets mined by the first seed's run.
+first=${seeds%% *}
 want() { [[ " $parts " == *" $1 "* ]]; }
 
 # Copies a finetune report with the commit and the command that made it.
@@ -102,7 +104,7 @@ fi
 if want memory; then
     # Peak RSS and s/step of InfoNCE on the NFCorpus triplets: batch 64 with cached gradients
     # (mini-batches of 16) against plain batches of 16 and of 64; 2 steps each, no dev set.
-    trip="$work/nfcorpus-42/triplets.parquet"
+    trip="$work/nfcorpus-$first/triplets.parquet"
     [ -f "$trip" ] || { echo "memory: run the nfcorpus part first"; exit 1; }
     for spec in "cached64 --batch-size 64 --mini-batch-size 16" "plain16 --batch-size 16" "plain64 --batch-size 64"; do
         name=${spec%% *}; flags=${spec#* }
@@ -137,9 +139,9 @@ fi
 
 if want peers-nfcorpus; then
     peer_venv
-    trip="$work/nfcorpus-42/triplets.parquet"
-    steps=$(python3 -c "import json; print(json.load(open('$work/nfcorpus-42/finetune-report.json'))['train']['steps'])")
-    echo "== sentence-transformers CachedMNRL on trine's NFCorpus triplets ($steps steps)"
+    trip="$work/nfcorpus-$first/triplets.parquet"
+    steps=$(python3 -c "import json; print(json.load(open('$work/nfcorpus-$first/finetune-report.json'))['train']['steps'])")
+    echo "== sentence-transformers CachedMNRL on trine's NFCorpus triplets (seed $first, $steps steps)"
     eval/.venv/bin/python eval/peers/st_finetune.py triplets "$model" "$trip" "$root/nfcorpus" \
         "$work/st-nfcorpus" "$res/finetune-st-nfcorpus.json" --batch-size 64 --mini-batch-size 16 --lr 5e-5 --max-steps "$steps"
     "$trine" eval --data nfcorpus --split dev --model "$work/st-nfcorpus" --retriever dense --json \
