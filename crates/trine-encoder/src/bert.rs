@@ -116,6 +116,8 @@ pub struct Bert {
     layers: Vec<Layer>,
     config: BertConfig,
     exact_gelu: bool,
+    /// Training: the dense layers' matrix products in bf16 (mixed precision).
+    train_bf16: bool,
 }
 
 /// Layer norm; `differentiable` selects the training op (candle's fused kernel has no backward).
@@ -254,7 +256,15 @@ impl Bert {
             layers,
             config: config.clone(),
             exact_gelu: config.hidden_act == "gelu",
+            train_bf16: false,
         })
+    }
+
+    /// Runs the training pass's dense-layer products on bf16-rounded operands with f32
+    /// accumulation (AMX with MKL), as mixed-precision training does; weights, their gradients
+    /// and everything between the products stay f32.
+    pub fn set_train_bf16(&mut self, on: bool) {
+        self.train_bf16 = on;
     }
 
     /// The model's configuration.
@@ -350,7 +360,7 @@ impl Bert {
         let attn_out_dropout = Some((hidden_p, rng.next_u64()));
         let output_dropout = Some((hidden_p, rng.next_u64()));
         let dense = |lin: &Linear, x: &Tensor, act, dropout| {
-            autograd::dense(x, &lin.weight, &lin.bias, act, dropout)
+            autograd::dense(x, &lin.weight, &lin.bias, act, dropout, self.train_bf16)
         };
         let (q, k, v) = (
             dense(&layer.q, x, Identity, None)?,

@@ -66,6 +66,11 @@ impl TrainableModel {
         })
     }
 
+    /// Runs the training pass's matrix products in bf16 (see [`Bert::set_train_bf16`]).
+    pub fn set_train_bf16(&mut self, on: bool) {
+        self.bert.set_train_bf16(on);
+    }
+
     /// The folder the model was loaded from.
     pub fn folder(&self) -> &ModelFolder {
         &self.folder

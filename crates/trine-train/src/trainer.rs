@@ -6,7 +6,7 @@
 //! the shuffle; step and micro-batch for dropout), so a run resumed from a checkpoint takes the
 //! same path as one that was never interrupted.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -74,6 +74,10 @@ pub struct TrainConfig {
     /// Labelled data: texts of each class per batch (K of P × K; P = batch size / K).
     #[serde(default = "default_per_class")]
     pub per_class: usize,
+    /// Mixed precision: the encoder's matrix products on bf16-rounded operands with f32
+    /// accumulation (AMX with MKL); weights, gradients and optimizer state stay f32.
+    #[serde(default)]
+    pub bf16: bool,
 }
 
 fn default_per_class() -> usize {
@@ -102,6 +106,7 @@ impl Default for TrainConfig {
             max_steps: None,
             mini_batch: None,
             per_class: default_per_class(),
+            bf16: false,
         }
     }
 }
@@ -163,6 +168,9 @@ pub struct RunOptions<'a> {
     pub step_delay: std::time::Duration,
     /// Precision of the dev-evaluation encoder.
     pub eval_precision: Precision,
+    /// The starting model's dev metrics, when the caller measured them already on the same dev
+    /// set at `eval_precision`: step 0 records them instead of embedding the dev corpus again.
+    pub baseline: Option<BTreeMap<String, f64>>,
 }
 
 /// A stable 64-bit FNV-1a digest of the training texts (not cryptographic; it only guards
@@ -198,7 +206,7 @@ fn epoch_batches(prepared: &Prepared, config: &TrainConfig, epoch: usize) -> Vec
 
 /// Trains `model` on `data` and writes the result to `run.out`.
 pub fn train(
-    model: TrainableModel,
+    mut model: TrainableModel,
     data: &TrainData,
     dev: Option<&dyn Dev>,
     config: &TrainConfig,
@@ -214,6 +222,7 @@ pub fn train(
     }
     let out = run.out;
     std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
+    model.set_train_bf16(config.bf16);
     let prepared = Prepared::new(&model, data)?;
     let data_digest = digest(data.texts());
 
@@ -291,14 +300,24 @@ pub fn train(
     if let Some(dev) = dev {
         if state.step == 0 && state.evals.is_empty() {
             // The starting model's score: the baseline the run must beat to change the output.
-            evaluate(
-                &model,
-                dev,
-                run.eval_precision,
-                &mut state,
-                &best_dir,
-                observer,
-            )?;
+            match &run.baseline {
+                Some(metrics) => record(
+                    &model,
+                    dev,
+                    metrics.clone(),
+                    &mut state,
+                    &best_dir,
+                    observer,
+                )?,
+                None => evaluate(
+                    &model,
+                    dev,
+                    run.eval_precision,
+                    &mut state,
+                    &best_dir,
+                    observer,
+                )?,
+            }
         }
     }
     let mut plan: Option<(usize, Vec<Vec<usize>>)> = None;
@@ -581,6 +600,18 @@ fn evaluate(
         ..Default::default()
     })?;
     let metrics = dev.evaluate(&encoder)?;
+    record(model, dev, metrics, state, best_dir, observer)
+}
+
+/// Records dev `metrics` of the current model, keeping it in `best_dir` when it scores best.
+fn record(
+    model: &TrainableModel,
+    dev: &dyn Dev,
+    metrics: BTreeMap<String, f64>,
+    state: &mut RunState,
+    best_dir: &Path,
+    observer: &mut dyn Observer,
+) -> Result<()> {
     let metric = dev.metric();
     let record = EvalRecord {
         step: state.step,

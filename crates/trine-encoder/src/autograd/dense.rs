@@ -17,8 +17,8 @@ use super::dropout::dropout_scales;
 use super::gelu;
 use super::rows::{add_assign, mul_assign};
 use super::{contiguous_f32, storage_f32};
-use crate::kernels::blas::{self, Operand};
-use crate::kernels::{assume_init, filled};
+use crate::kernels::blas::{Element, Operand};
+use crate::kernels::{assume_init, bf16_vec, filled};
 
 /// Rows per parallel task (products for `y` and `dx`, bias-gradient partial sums); fixed, so
 /// the order of the sums never changes and a resumed run repeats bit for bit.
@@ -35,6 +35,8 @@ pub(crate) enum Activation {
 
 struct Dense {
     activation: Activation,
+    /// Matrix products on bf16-rounded operands with f32 accumulation (mixed precision).
+    bf16: bool,
     dropout: Option<(f32, u64)>,
     /// `x·Wᵀ + b` before the activation, kept for its derivative (GELU only).
     pre: Mutex<Option<Vec<f32>>>,
@@ -44,14 +46,89 @@ struct Dense {
 ///
 /// # Safety
 /// `c` must hold `rows × n` floats (with `rows = a.len() / k`).
-unsafe fn product(c: &mut [MaybeUninit<f32>], a: &[f32], k: usize, b: Operand, n: usize) {
+unsafe fn product<T: Element>(
+    c: &mut [MaybeUninit<f32>],
+    a: &[T],
+    k: usize,
+    b: Operand<T>,
+    n: usize,
+) {
     let rows = a.len() / k;
     let a = Operand {
         data: a,
         ld: k,
         trans: false,
     };
-    blas::sgemm(rows, n, k, a, b, c.as_mut_ptr().cast(), n);
+    T::gemm(rows, n, k, a, b, c.as_mut_ptr().cast(), n);
+}
+
+/// `x·Wᵀ + b` for `x` `[rows, k]` and `W` `[n, k]`, over row blocks in parallel.
+fn affine<T: Element>(x: &[T], w: &[T], b: &[f32], k: usize, n: usize) -> Vec<f32> {
+    let rows = x.len() / k;
+    let wt = Operand {
+        data: w,
+        ld: k,
+        trans: true,
+    };
+    // SAFETY: the blocks tile the output and each product writes its block in full.
+    unsafe {
+        filled(rows * n, |out| {
+            out.par_chunks_mut(ROWS * n)
+                .zip(x.par_chunks(ROWS * k))
+                .for_each(|(o, xs)| {
+                    product(o, xs, k, wt, n);
+                    for row in assume_init(o).chunks_exact_mut(n) {
+                        add_assign(row, b);
+                    }
+                })
+        })
+    }
+}
+
+/// `(dx, dW) = (g·W, gᵀ·x)` for `g` `[rows, n]`, `W` `[n, k]`, `x` `[rows, k]`.
+fn input_and_weight_grads<T: Element>(
+    g: &[T],
+    w: &[T],
+    x: &[T],
+    rows: usize,
+    k: usize,
+    n: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    let w_op = Operand {
+        data: w,
+        ld: k,
+        trans: false,
+    };
+    // SAFETY (both): the blocks tile the output and each product writes its block in full.
+    let dx = unsafe {
+        filled(rows * k, |dx| {
+            dx.par_chunks_mut(ROWS * k)
+                .zip(g.par_chunks(ROWS * n))
+                .for_each(|(d, g)| product(d, g, n, w_op, k))
+        })
+    };
+    let dw = unsafe {
+        filled(n * k, |dw| {
+            dw.par_chunks_mut(FEATURES * k)
+                .enumerate()
+                .for_each(|(block, d)| {
+                    let first = block * FEATURES;
+                    let features = d.len() / k;
+                    let gt = Operand {
+                        data: &g[first..],
+                        ld: n,
+                        trans: true,
+                    };
+                    let xs = Operand {
+                        data: x,
+                        ld: k,
+                        trans: false,
+                    };
+                    T::gemm(features, k, rows, gt, xs, d.as_mut_ptr().cast(), k);
+                })
+        })
+    };
+    (dx, dw)
 }
 
 impl Dense {
@@ -88,24 +165,11 @@ impl CustomOp3 for Dense {
                 l3.shape()
             )
         }
-        let wt = Operand {
-            data: w,
-            ld: k,
-            trans: true,
-        };
         let gelu = self.activation == Activation::GeluErf;
-        // SAFETY: the blocks tile the output and each product writes its block in full.
-        let mut pre = unsafe {
-            filled(rows * n, |out| {
-                out.par_chunks_mut(ROWS * n)
-                    .zip(x.par_chunks(ROWS * k))
-                    .for_each(|(o, xs)| {
-                        product(o, xs, k, wt, n);
-                        for row in assume_init(o).chunks_exact_mut(n) {
-                            add_assign(row, b);
-                        }
-                    })
-            })
+        let mut pre = if self.bf16 {
+            affine(&bf16_vec(x), &bf16_vec(w), b, k, n)
+        } else {
+            affine(x, w, b, k, n)
         };
         let mut out = if gelu {
             // SAFETY: `forward_into` writes each chunk in full.
@@ -208,39 +272,10 @@ impl Dense {
         for p in partials {
             db.iter_mut().zip(p).for_each(|(a, b)| *a += b);
         }
-        let w_op = Operand {
-            data: w,
-            ld: k,
-            trans: false,
-        };
-        // SAFETY (both): the blocks tile the output and each product writes its block in full.
-        let dx = unsafe {
-            filled(rows * k, |dx| {
-                dx.par_chunks_mut(ROWS * k)
-                    .zip(g.par_chunks(ROWS * n))
-                    .for_each(|(d, g)| product(d, g, n, w_op, k))
-            })
-        };
-        let dw = unsafe {
-            filled(n * k, |dw| {
-                dw.par_chunks_mut(FEATURES * k)
-                    .enumerate()
-                    .for_each(|(block, d)| {
-                        let first = block * FEATURES;
-                        let features = d.len() / k;
-                        let gt = Operand {
-                            data: &g[first..],
-                            ld: n,
-                            trans: true,
-                        };
-                        let xs = Operand {
-                            data: x,
-                            ld: k,
-                            trans: false,
-                        };
-                        blas::sgemm(features, k, rows, gt, xs, d.as_mut_ptr().cast(), k);
-                    })
-            })
+        let (dx, dw) = if self.bf16 {
+            input_and_weight_grads(&bf16_vec(g), &bf16_vec(w), &bf16_vec(x), rows, k, n)
+        } else {
+            input_and_weight_grads(g, w, x, rows, k, n)
         };
         Ok((dx, dw, db))
     }
@@ -282,19 +317,22 @@ fn column_sums(g: &[f32], n: usize) -> Vec<f32> {
 }
 
 /// `drop(act(x·Wᵀ + b))` for `x` `[rows, k]`, `weight` `[n, k]` and `bias` `[n]` (f32, CPU),
-/// differentiable in all three; `dropout` is `(p, seed)`.
+/// differentiable in all three; `dropout` is `(p, seed)`; `bf16` runs the three matrix
+/// products on bf16-rounded operands (f32 accumulation, f32 results).
 pub(crate) fn dense(
     x: &Tensor,
     weight: &Tensor,
     bias: &Tensor,
     activation: Activation,
     dropout: Option<(f32, u64)>,
+    bf16: bool,
 ) -> Result<Tensor> {
     x.contiguous()?.apply_op3(
         &weight.contiguous()?,
         &bias.contiguous()?,
         Dense {
             activation,
+            bf16,
             dropout: dropout.filter(|(p, _)| *p > 0.0),
             pre: Mutex::new(None),
         },
@@ -336,7 +374,7 @@ mod tests {
         };
         let (x, w, b) = (var(&[rows, k], 1.0), var(&[n, k], 0.2), var(&[n], 0.5));
         let up = Tensor::randn(0f32, 1.0, (rows, n), &dev).unwrap();
-        let ours = dense(&x, &w, &b, activation, dropout).unwrap();
+        let ours = dense(&x, &w, &b, activation, dropout, false).unwrap();
         let theirs = reference(&x, &w, &b, activation, dropout);
         assert!(
             max_diff(&ours, &theirs) < 1e-5,
@@ -376,13 +414,64 @@ mod tests {
         check(131, 64, 150, Activation::GeluErf, Some((0.25, 11)));
     }
 
+    /// `t` with every value rounded to bf16.
+    fn rounded(t: &Tensor) -> Tensor {
+        t.to_dtype(candle_core::DType::BF16)
+            .unwrap()
+            .to_dtype(candle_core::DType::F32)
+            .unwrap()
+    }
+
+    /// bf16 products: the value is candle's f32 layer on bf16-rounded x and W (up to the order
+    /// of the f32 sums), and the gradients stay within bf16's relative precision (2⁻⁸) of f32's.
+    #[test]
+    fn bf16_products_match_candle_on_rounded_inputs_and_f32_gradients_to_bf16_precision() {
+        let dev = Device::Cpu;
+        let (rows, k, n) = (300, 96, 130);
+        let var = |shape: &[usize], std: f32| {
+            Var::from_tensor(&Tensor::randn(0f32, std, shape, &dev).unwrap()).unwrap()
+        };
+        let (x, w, b) = (var(&[rows, k], 1.0), var(&[n, k], 0.2), var(&[n], 0.5));
+        for activation in [Activation::Identity, Activation::GeluErf] {
+            let ours = dense(&x, &w, &b, activation, Some((0.1, 5)), true).unwrap();
+            let on_rounded = reference(&rounded(&x), &rounded(&w), &b, activation, Some((0.1, 5)));
+            let diff = max_diff(&ours, &on_rounded);
+            assert!(diff < 1e-4, "value differs by {diff} ({activation:?})");
+            let up = Tensor::randn(0f32, 1.0, (rows, n), &dev).unwrap();
+            let f32_out = dense(&x, &w, &b, activation, Some((0.1, 5)), false).unwrap();
+            let g16 = (ours * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            let g32 = (f32_out * &up)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            for (name, v) in [("x", &x), ("W", &w), ("b", &b)] {
+                let (a, r) = (g16.get(v).unwrap(), g32.get(v).unwrap());
+                let scale = r
+                    .abs()
+                    .unwrap()
+                    .max_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap();
+                let diff = max_diff(a, r);
+                assert!(diff > 0.0 || name == "b", "d{name}: bf16 changed nothing");
+                assert!(
+                    diff < 2e-2 * scale,
+                    "d{name} differs by {diff}, max |d{name}| {scale} ({activation:?})"
+                );
+            }
+        }
+    }
+
     #[test]
     fn dropout_zeroes_about_p_of_the_outputs_and_scales_the_rest() {
         let dev = Device::Cpu;
         let x = Tensor::ones((200, 8), candle_core::DType::F32, &dev).unwrap();
         let w = Tensor::ones((100, 8), candle_core::DType::F32, &dev).unwrap();
         let b = Tensor::zeros(100, candle_core::DType::F32, &dev).unwrap();
-        let y: Vec<f32> = dense(&x, &w, &b, Activation::Identity, Some((0.1, 3)))
+        let y: Vec<f32> = dense(&x, &w, &b, Activation::Identity, Some((0.1, 3)), false)
             .unwrap()
             .flatten_all()
             .unwrap()

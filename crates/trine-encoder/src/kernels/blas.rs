@@ -3,12 +3,54 @@
 //! here runs on the calling thread.
 
 /// A row-major operand: `data[r * ld + c]` of a `rows × cols` matrix, or of its transpose when
-/// `trans` is set (the product then reads `data` as `cols × rows`).
+/// `trans` is set (the product then reads `data` as `cols × rows`). `T` is `f32`, or `u16` for
+/// bf16 values (their upper 16 bits).
 #[derive(Clone, Copy)]
-pub(crate) struct Operand<'a> {
-    pub data: &'a [f32],
+pub(crate) struct Operand<'a, T = f32> {
+    pub data: &'a [T],
     pub ld: usize,
     pub trans: bool,
+}
+
+/// An element type matrix products take: f32 (sgemm), or bf16 as `u16` (products on the AMX
+/// units with f32 accumulation where MKL is linked).
+pub(crate) trait Element: Copy + Send + Sync {
+    /// `c[m, n] = a[m, k] · b[k, n]` on the calling thread.
+    ///
+    /// # Safety
+    /// As [`sgemm`].
+    unsafe fn gemm(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: Operand<Self>,
+        b: Operand<Self>,
+        c: *mut f32,
+        ldc: usize,
+    );
+}
+
+impl Element for f32 {
+    unsafe fn gemm(m: usize, n: usize, k: usize, a: Operand, b: Operand, c: *mut f32, ldc: usize) {
+        sgemm(m, n, k, a, b, c, ldc)
+    }
+}
+
+impl Element for u16 {
+    unsafe fn gemm(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: Operand<u16>,
+        b: Operand<u16>,
+        c: *mut f32,
+        ldc: usize,
+    ) {
+        debug_assert!(
+            a.data.len() >= operand_extent(m, k, a) && b.data.len() >= operand_extent(k, n, b)
+        );
+        imp::gemm_bf16(m, n, k, a, b, c, ldc)
+    }
 }
 
 /// `c[m, n] = a[m, k] · b[k, n]` with `c` rows `ldc` apart; `c` is written, not accumulated.
@@ -31,7 +73,7 @@ pub(crate) unsafe fn sgemm(
 }
 
 /// Elements an operand must hold for a `rows × cols` view.
-fn operand_extent(rows: usize, cols: usize, op: Operand) -> usize {
+fn operand_extent<T>(rows: usize, cols: usize, op: Operand<T>) -> usize {
     if rows == 0 || cols == 0 {
         return 0;
     }
@@ -96,6 +138,22 @@ mod imp {
             c: *mut f32,
             ldc: i32,
         );
+        fn cblas_gemm_bf16bf16f32(
+            layout: i32,
+            transa: i32,
+            transb: i32,
+            m: i32,
+            n: i32,
+            k: i32,
+            alpha: f32,
+            a: *const u16,
+            lda: i32,
+            b: *const u16,
+            ldb: i32,
+            beta: f32,
+            c: *mut f32,
+            ldc: i32,
+        );
         fn cblas_gemm_bf16bf16f32_pack_get_size(id: i32, m: i32, n: i32, k: i32) -> usize;
         fn cblas_gemm_bf16bf16f32_pack(
             layout: i32,
@@ -134,17 +192,39 @@ mod imp {
         }
     }
 
-    pub(super) unsafe fn sgemm(
+    /// A row-major CBLAS product with `alpha` 1 and `beta` 0 (`cblas_sgemm` and
+    /// `cblas_gemm_bf16bf16f32` take the same arguments but for the operands' element type).
+    type Gemm<T> = unsafe extern "C" fn(
+        i32,
+        i32,
+        i32,
+        i32,
+        i32,
+        i32,
+        f32,
+        *const T,
+        i32,
+        *const T,
+        i32,
+        f32,
+        *mut f32,
+        i32,
+    );
+
+    /// Runs `gemm` on the calling thread.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn product<T>(
+        gemm: Gemm<T>,
         m: usize,
         n: usize,
         k: usize,
-        a: Operand,
-        b: Operand,
+        a: Operand<T>,
+        b: Operand<T>,
         c: *mut f32,
         ldc: usize,
     ) {
         mkl_set_num_threads_local(1);
-        cblas_sgemm(
+        gemm(
             ROW_MAJOR,
             flag(a.trans),
             flag(b.trans),
@@ -160,6 +240,30 @@ mod imp {
             c,
             ldc as i32,
         );
+    }
+
+    pub(super) unsafe fn sgemm(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: Operand,
+        b: Operand,
+        c: *mut f32,
+        ldc: usize,
+    ) {
+        product(cblas_sgemm, m, n, k, a, b, c, ldc)
+    }
+
+    pub(super) unsafe fn gemm_bf16(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: Operand<u16>,
+        b: Operand<u16>,
+        c: *mut f32,
+        ldc: usize,
+    ) {
+        product(cblas_gemm_bf16bf16f32, m, n, k, a, b, c, ldc)
     }
 
     /// A weight `[n, k]` in f32, packed once in MKL's internal layout for `x · Wᵀ` products, so
@@ -290,6 +394,36 @@ mod imp {
 #[cfg(not(feature = "mkl"))]
 mod imp {
     use super::Operand;
+
+    /// bf16 products without MKL: the operands widened to f32 (bf16 rounding, no speed-up).
+    pub(super) unsafe fn gemm_bf16(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: Operand<u16>,
+        b: Operand<u16>,
+        c: *mut f32,
+        ldc: usize,
+    ) {
+        let widen = |op: Operand<u16>| -> Vec<f32> {
+            op.data
+                .iter()
+                .map(|&h| f32::from_bits((h as u32) << 16))
+                .collect()
+        };
+        let (wa, wb) = (widen(a), widen(b));
+        let a = Operand {
+            data: &wa,
+            ld: a.ld,
+            trans: a.trans,
+        };
+        let b = Operand {
+            data: &wb,
+            ld: b.ld,
+            trans: b.trans,
+        };
+        sgemm(m, n, k, a, b, c, ldc)
+    }
 
     /// (column stride, row stride) of an operand as the `gemm` crate addresses it.
     fn strides(op: Operand) -> (isize, isize) {

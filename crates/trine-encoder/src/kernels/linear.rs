@@ -19,7 +19,6 @@ use candle_core::{Result, Tensor};
 const ROWS_PER_TASK: usize = 256;
 
 /// Rounds an f32 to bf16 (round to nearest even), as its upper 16 bits.
-#[cfg(feature = "mkl")]
 #[inline(always)]
 pub(crate) fn to_bf16(v: f32) -> u16 {
     let bits = v.to_bits();
@@ -28,7 +27,6 @@ pub(crate) fn to_bf16(v: f32) -> u16 {
 }
 
 /// Rounds `src` to bf16 into `dst` (same length), vectorised.
-#[cfg(feature = "mkl")]
 #[multiversion::multiversion(targets(
     "x86_64+avx512f+avx512vl+avx512bw+avx2+fma",
     "x86_64+avx2+fma"
@@ -36,6 +34,19 @@ pub(crate) fn to_bf16(v: f32) -> u16 {
 fn to_bf16_rows(dst: &mut [MaybeUninit<u16>], src: &[f32]) {
     for (d, &v) in dst.iter_mut().zip(src) {
         d.write(to_bf16(v));
+    }
+}
+
+/// `src` rounded to bf16, in parallel blocks.
+pub(crate) fn bf16_vec(src: &[f32]) -> Vec<u16> {
+    const BLOCK: usize = 1 << 16;
+    // SAFETY: the blocks tile the buffer and `to_bf16_rows` writes each in full.
+    unsafe {
+        filled(src.len(), |dst| {
+            dst.par_chunks_mut(BLOCK)
+                .zip(src.par_chunks(BLOCK))
+                .for_each(|(d, s)| to_bf16_rows(d, s))
+        })
     }
 }
 

@@ -14,7 +14,7 @@ pub(crate) mod vmath;
 
 pub(crate) use attention::{attention, AttentionShape};
 pub(crate) use elementwise::{add_bias, add_bias_residual_layer_norm, bias_gelu, NormParams};
-pub(crate) use linear::{linear, Weight};
+pub(crate) use linear::{bf16_vec, linear, Weight};
 
 use std::mem::MaybeUninit;
 

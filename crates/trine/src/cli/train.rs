@@ -208,12 +208,18 @@ pub struct TrainingFlags {
     /// Seed of shuffling, dropout, dev hold-out and mining samples (42).
     #[arg(long, env = "TRINE_SEED")]
     pub seed: Option<u64>,
-    /// Evaluate every this many steps (train: 0 = only at the end; finetune: 6 times a run).
+    /// Evaluate every this many steps (train: 0 = only at the end; finetune: 3 times a run on a
+    /// BEIR folder, 6 on labelled texts).
     #[arg(long)]
     pub eval_every: Option<usize>,
     /// Number format for dev evaluation during training (train: f32; finetune: bf16).
     #[arg(long, value_enum)]
     pub eval_dtype: Option<DtypeArg>,
+    /// Number format of the training pass's matrix products: bf16 rounds their operands and
+    /// accumulates in f32, weights and gradients stay f32 (train and labelled finetune: f32;
+    /// finetune on a BEIR folder: bf16).
+    #[arg(long, value_enum)]
+    pub train_dtype: Option<DtypeArg>,
     /// Write a resumable checkpoint every this many steps (0: never; 20).
     #[arg(long)]
     pub checkpoint_every: Option<usize>,

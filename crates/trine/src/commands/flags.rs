@@ -128,6 +128,9 @@ pub fn train_config(flags: &TrainingFlags, base: TrainConfig) -> TrainConfig {
             .or(base.max_steps.filter(|_| flags.epochs.is_none())),
         mini_batch: flags.mini_batch_size.or(base.mini_batch),
         per_class: flags.per_class.unwrap_or(base.per_class),
+        bf16: flags
+            .train_dtype
+            .map_or(base.bf16, |d| matches!(d, DtypeArg::Bf16)),
     }
 }
 
