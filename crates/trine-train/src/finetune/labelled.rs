@@ -76,7 +76,14 @@ pub fn run(
     };
     let rows = train_rows.len();
     let data = TrainData::Labelled { rows: train_rows };
-    let (config, summary, tuned) = options.train_and_reload(model, &data, &dev, observer)?;
+    let (config, summary, tuned) = options.train_and_reload(
+        model,
+        &data,
+        &dev,
+        super::recipe::LABELLED_EVALS,
+        &before,
+        observer,
+    )?;
     let after = DevScores {
         metrics: dev.evaluate(&tuned)?,
         ..Default::default()

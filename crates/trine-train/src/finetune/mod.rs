@@ -87,19 +87,29 @@ pub struct FinetuneOptions {
 }
 
 impl FinetuneOptions {
-    /// Trains `model` on `data` with the recipe's step cap and dev schedule, then loads the
-    /// result for the after-report. Returns the settings used, the summary and the encoder.
+    /// Trains `model` on `data` with the recipe's step cap and `evals` dev evaluations (unless
+    /// `eval_every` is set), `before` (the starting model's dev scores) standing for step 0 when
+    /// measured at the same precision, then loads the result for the after-report. Returns the settings
+    /// used, the summary and the encoder.
     fn train_and_reload(
         &self,
         model: crate::model::TrainableModel,
         data: &crate::TrainData,
         dev: &dyn crate::Dev,
+        evals: usize,
+        before: &DevScores,
         observer: &mut dyn crate::Observer,
     ) -> crate::Result<(TrainConfig, TrainSummary, trine_encoder::Encoder)> {
         let rows = data.len();
         let capped = recipe::cap_epochs(self.train.clone(), self.max_epochs, rows);
-        let config = recipe::with_eval_schedule(capped, rows);
-        let summary = crate::train(model, data, Some(dev), &config, &self.run(), observer)?;
+        let config = recipe::with_eval_schedule(capped, rows, evals);
+        let mut run = self.run();
+        // The before-report scored the starting model on the same dev set; at the same
+        // precision its figures are the step-0 evaluation.
+        if self.eval_precision == self.report_precision {
+            run.baseline = Some(before.metrics.clone());
+        }
+        let summary = crate::train(model, data, Some(dev), &config, &run, observer)?;
         let options = trine_encoder::EncoderOptions {
             precision: self.report_precision,
             ..Default::default()
@@ -116,6 +126,7 @@ impl FinetuneOptions {
             overwrite: self.overwrite,
             step_delay: std::time::Duration::ZERO,
             eval_precision: self.eval_precision,
+            baseline: None,
         }
     }
 }

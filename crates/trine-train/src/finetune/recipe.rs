@@ -7,8 +7,14 @@ use crate::mine::{MineOptions, PositiveChoice, Sampling};
 use crate::objective::{LossKind, LossParams, Objective};
 use crate::trainer::TrainConfig;
 
-/// Dev evaluations per run when `eval_every` is left at 0.
-pub const EVALS_PER_RUN: usize = 6;
+/// Dev evaluations of a retrieval run when `eval_every` is left at 0 (besides step 0). Each
+/// embeds the dev corpus (NFCorpus: ~80 s); on NFCorpus and SciFact the best step was the last
+/// at every spacing tried, so three keep the choice and save the time.
+pub const RETRIEVAL_EVALS: usize = 3;
+
+/// Dev evaluations of a labelled run (cheap: k-means over the held-out texts); on 20 Newsgroups
+/// the best step fell before the end in two seeds of three.
+pub const LABELLED_EVALS: usize = 6;
 
 /// Mining for retrieval data.
 pub fn mining() -> MineOptions {
@@ -27,7 +33,7 @@ pub fn mining() -> MineOptions {
     }
 }
 
-/// Steps of the retrieval recipe: about 45 minutes of training on 2 cores.
+/// Steps of the retrieval recipe: about 42 minutes of training on 2 cores in bf16 (NFCorpus).
 pub const RETRIEVAL_STEPS: usize = 120;
 
 /// Steps of the labelled recipe: about 17 minutes on 2 cores at batch 32 (on 20 Newsgroups'
@@ -39,7 +45,8 @@ pub const LABELLED_STEPS: usize = 240;
 pub const MAX_EPOCHS: usize = 3;
 
 /// Training on mined retrieval triplets: InfoNCE over large cached batches, a fixed budget of
-/// steps (the data is cycled when it is smaller).
+/// steps (the data is cycled when it is smaller), mixed precision (bf16 products: 20.8 against
+/// 30.6 s a step of 64 NFCorpus triplets on 2 cores), which fits the run in an hour.
 pub fn retrieval() -> TrainConfig {
     TrainConfig {
         objective: Objective::build(LossKind::InfoNce, &LossParams::default()),
@@ -47,6 +54,7 @@ pub fn retrieval() -> TrainConfig {
         mini_batch: Some(16),
         lr: 5e-5,
         max_steps: Some(RETRIEVAL_STEPS),
+        bf16: true,
         ..TrainConfig::default()
     }
 }
@@ -76,11 +84,11 @@ pub fn cap_epochs(mut config: TrainConfig, max_epochs: Option<usize>, rows: usiz
     config
 }
 
-/// `config` with `eval_every` set for about [`EVALS_PER_RUN`] evaluations over `rows` rows,
-/// unless it is set already.
-pub fn with_eval_schedule(mut config: TrainConfig, rows: usize) -> TrainConfig {
+/// `config` with `eval_every` set for about `evals` evaluations over `rows` rows, unless it is
+/// set already.
+pub fn with_eval_schedule(mut config: TrainConfig, rows: usize, evals: usize) -> TrainConfig {
     if config.eval_every == 0 {
-        config.eval_every = config.planned_steps(rows).div_ceil(EVALS_PER_RUN).max(1);
+        config.eval_every = config.planned_steps(rows).div_ceil(evals.max(1)).max(1);
     }
     config
 }

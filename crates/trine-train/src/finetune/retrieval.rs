@@ -119,7 +119,14 @@ fn index_with(
         dim: encoder.dim(),
         ..Default::default()
     };
-    let index = Index::build(dir, corpus, &vectors, info, true)?;
+    // Exact dense search: mining and the dev figures (which stand for the step-0 evaluation)
+    // must not depend on a graph's recall.
+    let options = trine_index::BuildOptions {
+        force: true,
+        ann: trine_index::AnnPolicy::Never,
+        ..Default::default()
+    };
+    let index = Index::build_with(dir, corpus, &vectors, info, &options)?;
     let q: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
     let flat = embed(encoder, &q, Role::Query, "embedding queries", observer)?;
     let qv = flat
@@ -241,7 +248,14 @@ pub fn run(
         rows: mined.triplets,
         judged: Some(judgements(&split.qrels)),
     };
-    let (config, summary, tuned) = options.train_and_reload(model, &data, &dev, observer)?;
+    let (config, summary, tuned) = options.train_and_reload(
+        model,
+        &data,
+        &dev,
+        super::recipe::RETRIEVAL_EVALS,
+        &before,
+        observer,
+    )?;
     let dev_queries: Vec<&Query> = dev.queries.iter().collect();
     let (index, dev_vectors) = index_with(
         &tuned,

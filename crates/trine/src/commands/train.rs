@@ -65,6 +65,7 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> anyhow::Result<()> {
         overwrite: args.training.overwrite,
         step_delay: std::time::Duration::from_millis(args.training.step_delay_ms),
         eval_precision: flags::eval_precision(&args.training, Precision::F32),
+        baseline: None,
     };
     println!(
         "training {} on {} triplets from {} ({} epoch(s), batch {} × {} accumulation{}, lr {:e})",
