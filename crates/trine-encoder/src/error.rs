@@ -42,6 +42,9 @@ pub enum EncoderError {
     /// A truncation dimension outside 1..=the model's dimension.
     #[error("truncate_dim {asked} is outside 1..={dim}")]
     TruncateDim { asked: usize, dim: usize },
+    /// Chunking settings that do not fit the model.
+    #[error("{message}")]
+    Chunking { message: String },
     /// A tensor operation failed.
     #[error("tensor operation failed: {0}")]
     Candle(#[from] candle_core::Error),

@@ -10,6 +10,7 @@
 
 mod autograd;
 mod bert;
+mod chunk;
 mod config;
 mod encoder;
 mod error;
@@ -24,6 +25,7 @@ mod tokenize;
 mod transformer;
 
 pub use bert::{Bert, Mode, Precision};
+pub use chunk::{Chunked, Chunking};
 pub use config::{BertConfig, DenseConfig, DenseModule, ModelFolder, PoolingConfig, PoolingModes};
 pub use encoder::{Encoder, EncoderOptions, PromptChoice, Role};
 pub use error::{EncoderError, Result};

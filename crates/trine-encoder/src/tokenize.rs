@@ -13,6 +13,8 @@ use crate::{EncoderError, ModelFolder, Result};
 /// A tokenizer set up for one model folder.
 pub struct TextTokenizer {
     inner: Tokenizer,
+    /// The same tokenizer without truncation, for splitting long texts (made on first use).
+    untruncated: std::sync::OnceLock<Tokenizer>,
     path: std::path::PathBuf,
     do_lower_case: bool,
     pad_id: u32,
@@ -32,12 +34,27 @@ pub struct Batch {
 impl TextTokenizer {
     /// Loads `tokenizer.json`, replacing whatever truncation and padding it carries with
     /// truncation at the folder's `max_seq_length` and no padding (batches pad themselves).
+    /// Fails when the tokenizer can produce ids the model's embedding table lacks (a tokenizer
+    /// of another model), naming both files.
     pub fn load(folder: &ModelFolder) -> Result<Self> {
-        Self::from_file(
+        let t = Self::from_file(
             &folder.tokenizer,
             folder.max_seq_length,
             folder.do_lower_case,
-        )
+        )?;
+        let tokens = t.inner.get_vocab_size(true);
+        let rows = folder.family.shape().vocab_size;
+        if tokens > rows {
+            return Err(EncoderError::Tokenizer {
+                path: folder.tokenizer.clone(),
+                message: format!(
+                    "{tokens} tokens, but {} says vocab_size {rows}: the tokenizer belongs to \
+                     another model",
+                    folder.dir.join("config.json").display()
+                ),
+            });
+        }
+        Ok(t)
     }
 
     /// Loads a tokenizer file directly.
@@ -62,6 +79,7 @@ impl TextTokenizer {
             .unwrap_or(0);
         Ok(TextTokenizer {
             inner,
+            untruncated: std::sync::OnceLock::new(),
             path: path.to_path_buf(),
             do_lower_case,
             pad_id,
@@ -91,6 +109,53 @@ impl TextTokenizer {
             .into_iter()
             .map(|e| e.get_ids().to_vec())
             .collect())
+    }
+
+    /// Tokens the tokenizer adds around one text (`[CLS]`/`[SEP]`, `<s>`/`</s>`).
+    pub fn special_tokens(&self) -> Result<usize> {
+        Ok(self.encode(&[""])?[0].len())
+    }
+
+    /// Byte spans `[start, end)` of `text` in windows of at most `window` of its tokens (special
+    /// tokens not counted), each starting `window - overlap` tokens after the one before, the
+    /// last ending at the text's last token; one span `(0, 0)` when the text has no tokens.
+    /// Spans follow the tokenizer's offsets, so they start and end on token boundaries.
+    pub fn window_spans(
+        &self,
+        text: &str,
+        window: usize,
+        overlap: usize,
+    ) -> Result<Vec<(usize, usize)>> {
+        assert!(
+            window > overlap,
+            "window {window} must exceed overlap {overlap}"
+        );
+        let whole = self.untruncated.get_or_init(|| {
+            let mut t = self.inner.clone();
+            t.with_truncation(None)
+                .expect("turning truncation off cannot fail");
+            t
+        });
+        let encoding = whole
+            .encode(text, false)
+            .map_err(|e| EncoderError::Tokenizer {
+                path: self.path.clone(),
+                message: e.to_string(),
+            })?;
+        let offsets = encoding.get_offsets();
+        if offsets.is_empty() {
+            return Ok(vec![(0, 0)]);
+        }
+        let mut spans = Vec::new();
+        let mut start = 0;
+        loop {
+            let end = (start + window).min(offsets.len());
+            spans.push((offsets[start].0, offsets[end - 1].1));
+            if end == offsets.len() {
+                return Ok(spans);
+            }
+            start += window - overlap;
+        }
     }
 
     /// Pads token id lists to the longest one and builds the model's input tensors.

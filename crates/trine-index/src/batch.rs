@@ -68,7 +68,7 @@ pub fn fuse_all(index: &Index, queries: &[Query], c: &Candidates, fusion: Fusion
             let mut fused: Vec<FusedHit> = fuse(
                 &c.lexical[i],
                 &c.dense[i],
-                |row| trine_eval::exact::dot(&q_unit, index.vector(row)),
+                |row| index.dense_score(&q_unit, row),
                 fusion,
                 |row| index.document(row).id.clone(),
             );

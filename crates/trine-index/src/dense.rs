@@ -115,13 +115,23 @@ pub fn top_k<T: Ord + Sync>(
     k: usize,
     tie: impl Fn(usize) -> T + Sync,
 ) -> Vec<(usize, f32)> {
-    const BLOCK: usize = 4096;
     let n = vectors.len() / dim.max(1);
+    top_by(n, k, |i| dot(query, &vectors[i * dim..(i + 1) * dim]), tie)
+}
+
+/// The `k` of rows `0..n` with the highest `score(row)`, as `(row, score)`, equal scores ordered
+/// by `tie(row)` ascending. Multithreaded over blocks of rows, each keeping its own top k.
+pub fn top_by<T: Ord + Sync>(
+    n: usize,
+    k: usize,
+    score: impl Fn(usize) -> f32 + Sync,
+    tie: impl Fn(usize) -> T + Sync,
+) -> Vec<(usize, f32)> {
+    const BLOCK: usize = 4096;
     let k = k.min(n);
     if k == 0 {
         return Vec::new();
     }
-    let score = |i: usize| dot(query, &vectors[i * dim..(i + 1) * dim]);
     let better = |a: &(usize, f32), b: &(usize, f32)| {
         b.1.total_cmp(&a.1).then_with(|| tie(a.0).cmp(&tie(b.0)))
     };

@@ -11,6 +11,7 @@ pub(crate) const DOCS: &str = "docs.parquet";
 pub(crate) const VECTORS: &str = "vectors.f32";
 pub(crate) const LEXICAL: &str = "lexical";
 pub(crate) const ANN: &str = "ann.usearch";
+pub(crate) const CHUNKS: &str = "chunks.bin";
 
 /// The number of the generation `CURRENT` names.
 pub(crate) fn live_generation(root: &Path) -> Result<u64> {

@@ -8,6 +8,7 @@
 //!     vectors.f32         row-major little-endian f32, unit length, memory-mapped
 //!     lexical/            tantivy index of title + text (English stemming, stop words, BM25)
 //!     ann.usearch         optional HNSW graph over the vectors (USearch), memory-mapped
+//!     chunks.bin          when documents are split: each one's vector rows and chunk spans
 //! ```
 //!
 //! Every change (build, add, delete, new fusion default) writes a complete new generation and then
@@ -16,6 +17,7 @@
 
 pub mod ann;
 pub mod batch;
+pub mod chunks;
 pub mod dense;
 mod error;
 pub mod fusion;
@@ -27,8 +29,9 @@ mod manifest;
 pub mod synthetic;
 
 pub use ann::{Ann, AnnPolicy, AnnSettings, Quantization};
+pub use chunks::{Aggregate, ChunkMap, ChunkSettings};
 pub use error::{IndexError, Result};
 pub use fusion::{FusedHit, Fusion};
-pub use index::{AddPolicy, BuildOptions, DenseMethod, Index, Mode, ModelInfo};
+pub use index::{AddPolicy, BestChunk, BuildOptions, DenseMethod, Index, Mode, ModelInfo};
 pub use lock::{Wait, WriterLock};
 pub use manifest::{LexicalSettings, Manifest, FORMAT_VERSION};

@@ -5,6 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::ann::AnnSettings;
+use crate::chunks::ChunkSettings;
 use crate::{Fusion, IndexError, ModelInfo, Result};
 
 /// The index format this build reads and writes.
@@ -51,6 +52,10 @@ pub struct Manifest {
     /// The ANN graph's parameters, when the index has one (`ann.usearch`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ann: Option<AnnSettings>,
+    /// How documents were split into chunks, each with its own vector (`chunks.bin`); none
+    /// when every document has one vector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunking: Option<ChunkSettings>,
 }
 
 impl Manifest {

@@ -98,17 +98,24 @@ pub async fn upsert(
             text: d.text,
         })
         .collect();
-    let (vectors, _) = state
-        .encode(
-            docs.iter().map(Document::full_text).collect(),
-            trine_encoder::Role::Document,
-        )
+    let chunking = state
+        .with_index(|index| Ok(index.manifest().chunking))
+        .await?;
+    let (vectors, chunks) = state
+        .encode_documents(docs.iter().map(Document::full_text).collect(), chunking)
         .await?;
     let n = docs.len();
     let summary = state
         .write(move |root, current| {
             let model = current.manifest().model.clone();
-            let index = Index::add(root, &docs, &vectors, &model, AddPolicy::Replace)?;
+            let index = Index::add_chunked(
+                root,
+                &docs,
+                &vectors,
+                chunks.as_ref(),
+                &model,
+                AddPolicy::Replace,
+            )?;
             let out = counts(&index);
             Ok((index, out))
         })

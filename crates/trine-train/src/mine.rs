@@ -219,7 +219,7 @@ pub fn mine(
     for (qi, q) in split.queries.iter().enumerate() {
         progress(qi + 1);
         let qv = trine_eval::exact::normalized(&query_vectors[qi * dim..(qi + 1) * dim], dim);
-        let dense = |row: usize| trine_eval::exact::dot(&qv, index.vector(row));
+        let dense = |row: usize| index.dense_score(&qv, row);
         let judged_grades = &split.qrels[&q.id];
         let judged: HashSet<usize> = judged_grades
             .keys()

@@ -233,8 +233,10 @@ pub struct IndexBuildArgs {
     pub force: bool,
     /// Use these document embeddings (from `trine embed` with the same model) instead of
     /// embedding the corpus again; they are checked against the model's fingerprint and the ids.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "chunk_tokens")]
     pub embeddings: Option<PathBuf>,
+    #[command(flatten)]
+    pub chunks: ChunkArgs,
     #[command(flatten)]
     pub ann: AnnArgs,
     #[command(flatten)]
@@ -243,6 +245,36 @@ pub struct IndexBuildArgs {
     pub corpus_args: CorpusArgs,
     #[command(flatten)]
     pub write: WriteArgs,
+}
+
+/// How a document's chunk scores make its dense score.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum AggregateArg {
+    /// The best chunk's (MaxP).
+    Max,
+    /// The mean of its chunks'.
+    Mean,
+}
+
+/// Long documents: split into chunks, one vector each, instead of truncating them.
+#[derive(Debug, Args, Clone)]
+pub struct ChunkArgs {
+    /// Split documents into chunks of at most N tokens (special and prompt tokens included; at
+    /// most the model's max_seq_length), each embedded and indexed; without it documents are
+    /// cut off at max_seq_length.
+    #[arg(long, value_name = "N")]
+    pub chunk_tokens: Option<usize>,
+    /// Tokens each chunk repeats from the one before.
+    #[arg(
+        long,
+        value_name = "M",
+        default_value_t = 32,
+        requires = "chunk_tokens"
+    )]
+    pub chunk_overlap: usize,
+    /// A document's dense score from its chunks': the best one (MaxP) or the mean.
+    #[arg(long, value_enum, default_value_t = AggregateArg::Max, requires = "chunk_tokens")]
+    pub chunk_aggregate: AggregateArg,
 }
 
 /// Whether `index build` makes an ANN graph.
@@ -537,8 +569,10 @@ pub struct EvalArgs {
     pub model: ModelArgs,
     /// Reuse document embeddings from this file when it was made by the same model; otherwise
     /// compute them and save them here.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "chunk_tokens")]
     pub doc_embeddings: Option<PathBuf>,
+    #[command(flatten)]
+    pub chunks: ChunkArgs,
     /// Hits kept per query (the run file's depth; metrics need at least 100).
     #[arg(long, default_value_t = 100)]
     pub top_k: usize,

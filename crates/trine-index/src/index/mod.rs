@@ -11,12 +11,14 @@ use serde::{Deserialize, Serialize};
 use trine_corpus::{read_corpus, Document};
 
 use crate::ann::Ann;
+use crate::chunks::ChunkMap;
 use crate::dense::Vectors;
-use crate::layout::{self, ANN, DOCS, LEXICAL, MANIFEST, VECTORS};
+use crate::layout::{self, ANN, CHUNKS, DOCS, LEXICAL, MANIFEST, VECTORS};
 use crate::lexical::Lexical;
 use crate::manifest::Manifest;
 use crate::{IndexError, Result};
 
+pub use search::BestChunk;
 pub use write::BuildOptions;
 
 /// The model whose vectors an index holds, and how it was run.
@@ -54,6 +56,8 @@ pub struct Index {
     docs: Vec<Document>,
     rows: HashMap<String, usize>,
     vectors: Vectors,
+    /// Which vector rows are whose, when documents are split into chunks.
+    chunks: Option<ChunkMap>,
     lexical: Lexical,
     ann: Option<Ann>,
     dense_method: DenseMethod,
@@ -109,7 +113,12 @@ impl Index {
                 ),
             ));
         }
-        let vectors = Vectors::open(&dir.join(VECTORS), docs.len(), manifest.model.dim)?;
+        let chunks = match manifest.chunking {
+            Some(_) => Some(ChunkMap::read(&dir.join(CHUNKS), docs.len())?),
+            None => None,
+        };
+        let vector_rows = chunks.as_ref().map_or(docs.len(), ChunkMap::len);
+        let vectors = Vectors::open(&dir.join(VECTORS), vector_rows, manifest.model.dim)?;
         let lexical = Lexical::open(&dir.join(LEXICAL))?;
         if lexical.num_docs() as usize != docs.len() {
             return Err(corrupt(
@@ -135,7 +144,7 @@ impl Index {
             Some(settings) => Some(Ann::open(
                 &dir.join(ANN),
                 manifest.model.dim,
-                docs.len(),
+                vector_rows,
                 settings,
             )?),
             None => None,
@@ -151,6 +160,7 @@ impl Index {
             docs,
             rows,
             vectors,
+            chunks,
             lexical,
             ann,
             dense_method: DenseMethod::Auto,
@@ -206,9 +216,33 @@ impl Index {
         &self.docs[row]
     }
 
-    /// Unit vector of the document at `row`.
-    pub fn vector(&self, row: usize) -> &[f32] {
-        self.vectors.row(row)
+    /// The document's vector at `row`: its own, or when documents are split the unit mean of
+    /// its chunks' (for clustering and "more like this"; search scores chunks one by one).
+    pub fn vector(&self, row: usize) -> std::borrow::Cow<'_, [f32]> {
+        let rows = self.vector_rows(row);
+        if rows.len() == 1 {
+            return std::borrow::Cow::Borrowed(self.vectors.row(rows.start));
+        }
+        let mut mean = vec![0f32; self.manifest.model.dim];
+        for r in rows {
+            mean.iter_mut()
+                .zip(self.vectors.row(r))
+                .for_each(|(m, v)| *m += v);
+        }
+        std::borrow::Cow::Owned(crate::dense::unit(&mean))
+    }
+
+    /// Vector rows of the document at `row` (one, unless documents are split into chunks).
+    pub fn vector_rows(&self, row: usize) -> std::ops::Range<usize> {
+        match &self.chunks {
+            Some(c) => c.rows(row),
+            None => row..row + 1,
+        }
+    }
+
+    /// The chunk map, when documents are split.
+    pub fn chunks(&self) -> Option<&ChunkMap> {
+        self.chunks.as_ref()
     }
 
     /// Row of a document id.

@@ -1,11 +1,23 @@
 //! Searching an open index: lexical, dense (exact or ANN) and hybrid.
 
 use crate::ann::Ann;
+use crate::chunks::ChunkMap;
 use crate::dense;
 use crate::fusion::{fuse, FusedHit, Fusion};
 use crate::{IndexError, Result};
 
 use super::{DenseMethod, Index, Mode};
+
+/// The chunk of a document that matched a query best.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct BestChunk {
+    /// Its number within the document, from 0.
+    pub chunk: usize,
+    /// Its cosine with the query.
+    pub score: f32,
+    /// Its byte span `[start, end)` in the document's full text.
+    pub span: (u32, u32),
+}
 
 fn no_graph() -> IndexError {
     IndexError::Shape {
@@ -81,6 +93,9 @@ impl Index {
             });
         }
         let q = dense::unit(query);
+        if let Some(chunks) = &self.chunks {
+            return self.search_chunked(chunks, &q, k, method);
+        }
         match (method, &self.ann) {
             (DenseMethod::Exact, _) | (DenseMethod::Auto, None) => {
                 Ok(self.vectors.search(&q, k, self.tie()))
@@ -91,6 +106,72 @@ impl Index {
             }
             (DenseMethod::Ann, None) => Err(no_graph()),
         }
+    }
+
+    /// Dense search over split documents: every document scored from its chunks (exact), or
+    /// the documents of the graph's nearest chunks rescored from all of their chunks (ANN).
+    fn search_chunked(
+        &self,
+        chunks: &ChunkMap,
+        q: &[f32],
+        k: usize,
+        method: DenseMethod,
+    ) -> Result<Vec<(usize, f32)>> {
+        let score = |d: usize| self.dense_score(q, d);
+        match (method, &self.ann) {
+            (DenseMethod::Exact, _) | (DenseMethod::Auto, None) => {
+                Ok(dense::top_by(self.docs.len(), k, score, self.tie()))
+            }
+            (_, Some(ann)) => {
+                // Enough chunks that k distinct documents are likely among them.
+                let per_doc = chunks.len().div_ceil(self.docs.len().max(1));
+                let want = (2 * k * per_doc).min(chunks.len());
+                let pool = want.max(ann.settings().expansion_search);
+                let owner_id = |r: usize| self.docs[chunks.document_of(r)].id.as_str();
+                let mut docs: Vec<usize> = ann
+                    .search(&self.vectors, q, want, pool, owner_id)?
+                    .into_iter()
+                    .map(|(r, _)| chunks.document_of(r))
+                    .collect();
+                docs.sort_unstable();
+                docs.dedup();
+                let scored = dense::top_by(
+                    docs.len(),
+                    k,
+                    |i| score(docs[i]),
+                    |i| self.docs[docs[i]].id.as_str(),
+                );
+                Ok(scored.into_iter().map(|(i, s)| (docs[i], s)).collect())
+            }
+            (DenseMethod::Ann, None) => Err(no_graph()),
+        }
+    }
+
+    /// Cosine of the unit query `q` with the document at `row`: with its vector, or its chunks'
+    /// cosines aggregated as the manifest says (MaxP or mean) when documents are split.
+    pub fn dense_score(&self, q: &[f32], row: usize) -> f32 {
+        match (&self.chunks, self.manifest.chunking) {
+            (Some(c), Some(s)) => s
+                .aggregate
+                .apply(c.rows(row).map(|r| self.vectors.score(q, r))),
+            _ => self.vectors.score(q, row),
+        }
+    }
+
+    /// The chunk of document `row` that best matches the unit query `q`: its number within the
+    /// document, its cosine and its byte span in the document's full text; `None` when
+    /// documents are not split.
+    pub fn best_chunk(&self, q: &[f32], row: usize) -> Option<BestChunk> {
+        let c = self.chunks.as_ref()?;
+        let rows = c.rows(row);
+        let first = rows.start;
+        rows.map(|r| (r, self.vectors.score(q, r)))
+            .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+            .map(|(r, score)| BestChunk {
+                chunk: r - first,
+                score,
+                span: c.span(r),
+            })
     }
 
     /// One search in any mode, as fused-hit records (a single retriever fills only its own side).
@@ -137,7 +218,7 @@ impl Index {
         let mut fused = fuse(
             &lex,
             &dense_hits,
-            |row| self.vectors.score(&q, row),
+            |row| self.dense_score(&q, row),
             fusion,
             self.tie(),
         );

@@ -6,9 +6,10 @@ use std::path::Path;
 use trine_corpus::{write_documents, CorpusFormat, CorpusOptions, Document, JsonFields};
 
 use crate::ann::{Ann, AnnPolicy, AnnSettings};
+use crate::chunks::{ChunkMap, ChunkSettings};
 use crate::dense;
 use crate::fusion::Fusion;
-use crate::layout::{self, ANN, DOCS, LEXICAL, MANIFEST, VECTORS};
+use crate::layout::{self, ANN, CHUNKS, DOCS, LEXICAL, MANIFEST, VECTORS};
 use crate::lexical;
 use crate::lock::{Wait, WriterLock};
 use crate::manifest::{LexicalSettings, Manifest, FORMAT_VERSION};
@@ -27,6 +28,9 @@ pub struct BuildOptions<'a> {
     pub ann_settings: AnnSettings,
     /// Called with the number of vectors inserted into the graph so far.
     pub progress: Option<&'a (dyn Fn(usize) + Sync)>,
+    /// Documents split into chunks: how, and which vectors are whose (the vectors are then one
+    /// per chunk, in the map's order).
+    pub chunking: Option<(ChunkSettings, &'a ChunkMap)>,
 }
 
 /// What a new generation's ANN graph starts from (when the manifest records one).
@@ -56,22 +60,47 @@ pub(super) fn docs_options() -> CorpusOptions {
     }
 }
 
-fn check_shape(docs: &[Document], vectors: &[f32], dim: usize) -> Result<()> {
-    if dim == 0 || vectors.len() != docs.len() * dim {
+/// Fails unless `vectors` holds one finite `dim`-wide vector per document, or per chunk of
+/// `chunks` when documents are split.
+fn check_shape(
+    docs: &[Document],
+    vectors: &[f32],
+    dim: usize,
+    chunks: Option<&ChunkMap>,
+) -> Result<()> {
+    if let Some(c) = chunks {
+        if c.documents() != docs.len() {
+            return Err(IndexError::Shape {
+                message: format!(
+                    "{} documents, but chunks of {} were given",
+                    docs.len(),
+                    c.documents()
+                ),
+            });
+        }
+    }
+    let (rows, what) = match chunks {
+        Some(c) => (c.len(), "chunks"),
+        None => (docs.len(), "documents"),
+    };
+    if dim == 0 || vectors.len() != rows * dim {
         return Err(IndexError::Shape {
             message: format!(
-                "{} documents need {} vector values of dimension {dim}, got {}",
-                docs.len(),
-                docs.len() * dim,
+                "{rows} {what} need {} vector values of dimension {dim}, got {}",
+                rows * dim,
                 vectors.len()
             ),
         });
     }
     if let Some(i) = vectors.iter().position(|v| !v.is_finite()) {
+        let doc = match chunks {
+            Some(c) => c.document_of(i / dim),
+            None => i / dim,
+        };
         return Err(IndexError::Shape {
             message: format!(
                 "the vector of document `{}` holds {} at dimension {}: vectors must be finite",
-                docs[i / dim].id,
+                docs[doc].id,
                 vectors[i],
                 i % dim
             ),
@@ -80,12 +109,35 @@ fn check_shape(docs: &[Document], vectors: &[f32], dim: usize) -> Result<()> {
     Ok(())
 }
 
+/// The documents, vectors and chunk map of a generation being written.
+struct Contents<'a> {
+    docs: &'a [Document],
+    vectors: &'a [f32],
+    chunks: Option<&'a ChunkMap>,
+}
+
+/// What `docs` keeps of an open index's documents (by row, in order): the documents, their
+/// vectors and, when split, their chunks.
+fn kept(
+    old: &Index,
+    rows: impl Iterator<Item = usize> + Clone,
+) -> (Vec<Document>, Vec<f32>, Option<ChunkMap>) {
+    let docs: Vec<Document> = rows.clone().map(|i| old.docs[i].clone()).collect();
+    let mut vectors = Vec::new();
+    for i in rows.clone() {
+        for r in old.vector_rows(i) {
+            vectors.extend_from_slice(old.vectors.row(r));
+        }
+    }
+    let chunks = old.chunks.as_ref().map(|c| c.select(rows));
+    (docs, vectors, chunks)
+}
+
 /// Writes a complete generation folder and makes it live.
 fn write_generation(
     root: &Path,
     manifest: &Manifest,
-    docs: &[Document],
-    vectors: &[f32],
+    contents: Contents,
     source: LexicalSource,
     ann: AnnSource,
     progress: &(dyn Fn(usize) + Sync),
@@ -94,8 +146,16 @@ fn write_generation(
     let staging = root.join(format!(".{name}"));
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).map_err(|e| IndexError::io(&staging, e))?;
+    let Contents {
+        docs,
+        vectors,
+        chunks,
+    } = contents;
     write_documents(&staging.join(DOCS), docs)?;
     dense::write_vectors(&staging.join(VECTORS), vectors, manifest.model.dim)?;
+    if let Some(c) = chunks {
+        c.write(&staging.join(CHUNKS))?;
+    }
     let lex_dir = staging.join(LEXICAL);
     let body = |d: &Document| d.full_text();
     match source {
@@ -138,19 +198,24 @@ fn write_generation(
     Ok(())
 }
 
-/// Sources that copy the previous generation's lexical index and graph and append rows from
-/// `start` on.
+/// Sources that copy the previous generation's lexical index and graph and append documents
+/// from row `doc_start` on (and vectors from row `vector_start`: they differ when documents are
+/// split into chunks).
 fn appending<'a>(
     lexical: &'a Path,
     ann: &'a Path,
-    start: usize,
+    doc_start: usize,
+    vector_start: usize,
 ) -> (LexicalSource<'a>, AnnSource<'a>) {
     (
         LexicalSource::Append {
             from: lexical,
-            start,
+            start: doc_start,
         },
-        AnnSource::Append { from: ann, start },
+        AnnSource::Append {
+            from: ann,
+            start: vector_start,
+        },
     )
 }
 
@@ -196,7 +261,7 @@ impl Index {
         Index::build_with(root, docs, vectors, model, &options)
     }
 
-    /// [`Index::build`] with control over the ANN graph and progress reports.
+    /// [`Index::build`] with control over the ANN graph, chunking and progress reports.
     pub fn build_with(
         root: &Path,
         docs: &[Document],
@@ -204,7 +269,8 @@ impl Index {
         model: ModelInfo,
         options: &BuildOptions,
     ) -> Result<Index> {
-        check_shape(docs, vectors, model.dim)?;
+        let chunks = options.chunking.map(|(_, c)| c);
+        check_shape(docs, vectors, model.dim, chunks)?;
         let _lock = WriterLock::acquire(root, Wait::No)?;
         let previous = layout::current(root).ok();
         if previous.is_some() && !options.force {
@@ -217,6 +283,7 @@ impl Index {
             Some(_) => Index::open(root)?.manifest.generation + 1,
             None => 1,
         };
+        let vector_rows = chunks.map_or(docs.len(), ChunkMap::len);
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
             generation,
@@ -226,14 +293,19 @@ impl Index {
             fusion: Fusion::default(),
             ann: options
                 .ann
-                .wants(docs.len())
+                .wants(vector_rows)
                 .then_some(options.ann_settings),
+            chunking: options.chunking.map(|(s, _)| s),
+        };
+        let contents = Contents {
+            docs,
+            vectors,
+            chunks,
         };
         write_generation(
             root,
             &manifest,
-            docs,
-            vectors,
+            contents,
             LexicalSource::Rebuild,
             AnnSource::Rebuild,
             options.progress.unwrap_or(&|_| {}),
@@ -241,7 +313,8 @@ impl Index {
         Index::open(root)
     }
 
-    /// Adds documents with their vectors as a new generation.
+    /// Adds documents with their vectors as a new generation (an index of chunked documents
+    /// needs [`Index::add_chunked`]).
     pub fn add(
         root: &Path,
         new_docs: &[Document],
@@ -249,10 +322,42 @@ impl Index {
         model: &ModelInfo,
         policy: AddPolicy,
     ) -> Result<Index> {
+        Index::add_chunked(root, new_docs, new_vectors, None, model, policy)
+    }
+
+    /// Adds documents with their vectors as a new generation: one vector per document, or per
+    /// chunk of `new_chunks` when the index splits documents (split as the manifest records).
+    pub fn add_chunked(
+        root: &Path,
+        new_docs: &[Document],
+        new_vectors: &[f32],
+        new_chunks: Option<&ChunkMap>,
+        model: &ModelInfo,
+        policy: AddPolicy,
+    ) -> Result<Index> {
         let _lock = WriterLock::acquire(root, Wait::No)?;
         let old = Index::open(root)?;
         old.check_model(model)?;
-        check_shape(new_docs, new_vectors, model.dim)?;
+        match (old.manifest.chunking, new_chunks) {
+            (Some(s), None) => {
+                return Err(IndexError::Shape {
+                    message: format!(
+                        "the index splits documents into chunks of {} tokens (overlap {}); \
+                         added documents must be split the same way",
+                        s.tokens, s.overlap
+                    ),
+                })
+            }
+            (None, Some(_)) => {
+                return Err(IndexError::Shape {
+                    message: "the index holds one vector per document; added documents must \
+                              not be split into chunks"
+                        .into(),
+                })
+            }
+            _ => {}
+        }
+        check_shape(new_docs, new_vectors, model.dim, new_chunks)?;
         let dups: Vec<&str> = new_docs
             .iter()
             .filter(|d| old.rows.contains_key(&d.id))
@@ -265,30 +370,31 @@ impl Index {
             });
         }
         let replaced: HashSet<&str> = dups.into_iter().collect();
-        let dim = model.dim;
-        let mut docs = Vec::with_capacity(old.docs.len() + new_docs.len());
-        let mut vectors = Vec::with_capacity((old.docs.len() + new_docs.len()) * dim);
-        for (i, d) in old.docs.iter().enumerate() {
-            if !replaced.contains(d.id.as_str()) {
-                docs.push(d.clone());
-                vectors.extend_from_slice(old.vectors.row(i));
-            }
-        }
-        let start = docs.len();
+        let keep = (0..old.docs.len()).filter(|&i| !replaced.contains(old.docs[i].id.as_str()));
+        let (mut docs, mut vectors, mut chunks) = kept(&old, keep);
+        let (doc_start, vector_start) = (docs.len(), vectors.len() / model.dim);
         docs.extend_from_slice(new_docs);
         vectors.extend_from_slice(new_vectors);
+        if let (Some(c), Some(new)) = (chunks.as_mut(), new_chunks) {
+            c.extend(new);
+        }
         let mut manifest = old.manifest.clone();
         manifest.generation += 1;
         manifest.documents = docs.len();
         let gen_dir = layout::current(root)?;
         let (lex_dir, ann_file) = (gen_dir.join(LEXICAL), gen_dir.join(ANN));
         let (source, ann) = if replaced.is_empty() {
-            appending(&lex_dir, &ann_file, start)
+            appending(&lex_dir, &ann_file, doc_start, vector_start)
         } else {
             (LexicalSource::Rebuild, AnnSource::Rebuild)
         };
         drop(old);
-        write_generation(root, &manifest, &docs, &vectors, source, ann, &|_| {})?;
+        let contents = Contents {
+            docs: &docs,
+            vectors: &vectors,
+            chunks: chunks.as_ref(),
+        };
+        write_generation(root, &manifest, contents, source, ann, &|_| {})?;
         Index::open(root)
     }
 
@@ -297,14 +403,8 @@ impl Index {
         let _lock = WriterLock::acquire(root, Wait::No)?;
         let old = Index::open(root)?;
         let gone: HashSet<&str> = ids.iter().map(String::as_str).collect();
-        let mut docs = Vec::new();
-        let mut vectors = Vec::new();
-        for (i, d) in old.docs.iter().enumerate() {
-            if !gone.contains(d.id.as_str()) {
-                docs.push(d.clone());
-                vectors.extend_from_slice(old.vectors.row(i));
-            }
-        }
+        let keep = (0..old.docs.len()).filter(|&i| !gone.contains(old.docs[i].id.as_str()));
+        let (docs, vectors, chunks) = kept(&old, keep);
         let removed = old.docs.len() - docs.len();
         if removed == 0 {
             return Ok((old, 0));
@@ -318,11 +418,15 @@ impl Index {
         manifest.generation += 1;
         manifest.documents = docs.len();
         drop(old);
+        let contents = Contents {
+            docs: &docs,
+            vectors: &vectors,
+            chunks: chunks.as_ref(),
+        };
         write_generation(
             root,
             &manifest,
-            &docs,
-            &vectors,
+            contents,
             LexicalSource::Rebuild,
             AnnSource::Rebuild,
             &|_| {},
@@ -341,11 +445,17 @@ impl Index {
         let gen_dir = layout::current(root)?;
         let docs = old.docs.clone();
         let vectors = old.vectors.as_slice().to_vec();
-        let start = docs.len();
+        let chunks = old.chunks.clone();
+        let (doc_start, vector_start) = (docs.len(), old.vectors.len());
         drop(old);
         let (lex_dir, ann_file) = (gen_dir.join(LEXICAL), gen_dir.join(ANN));
-        let (source, ann) = appending(&lex_dir, &ann_file, start);
-        write_generation(root, &manifest, &docs, &vectors, source, ann, &|_| {})?;
+        let (source, ann) = appending(&lex_dir, &ann_file, doc_start, vector_start);
+        let contents = Contents {
+            docs: &docs,
+            vectors: &vectors,
+            chunks: chunks.as_ref(),
+        };
+        write_generation(root, &manifest, contents, source, ann, &|_| {})?;
         Index::open(root)
     }
 }

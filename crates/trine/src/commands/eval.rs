@@ -30,13 +30,19 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> anyhow::Result<()> {
         None => {
             let docs = read_corpus(&BeirPaths::new(&data).corpus(), &CorpusOptions::default())?;
             let enc = encoder.as_ref().expect("model loaded");
-            let emb = shared::document_embeddings(enc, &docs, args.doc_embeddings.as_deref())?;
-            Index::build(
+            let settings = shared::chunk_settings(&args.chunks);
+            let (values, chunks) =
+                shared::index_vectors(enc, &docs, settings, args.doc_embeddings.as_deref())?;
+            let options = trine_index::BuildOptions {
+                chunking: settings.zip(chunks.as_ref()),
+                ..Default::default()
+            };
+            Index::build_with(
                 &tmp.path().join("index"),
                 &docs,
-                &emb.values,
+                &values,
                 retrieve::model_info(enc)?,
-                false,
+                &options,
             )?
         }
     };
@@ -76,6 +82,9 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> anyhow::Result<()> {
         "model": model_name,
         "queries": split.queries.len(),
         "documents": index.len(),
+        "vectors": index.chunks().map_or(index.len(), |c| c.len()),
+        "chunking": index.manifest().chunking,
+        "index_bytes": index.size_bytes(),
         "metrics": metrics,
         "seconds": {"index": index_secs, "queries": search_secs},
         "run_file": run_path,

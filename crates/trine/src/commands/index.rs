@@ -23,8 +23,9 @@ pub fn run(cli: &Cli, cmd: &IndexCommand) -> anyhow::Result<()> {
             }
             let encoder = shared::load_encoder(&a.model)?;
             let start = Instant::now();
-            let emb = match &a.embeddings {
-                Some(path) => {
+            let settings = shared::chunk_settings(&a.chunks);
+            let (values, chunks) = match (&a.embeddings, settings) {
+                (Some(path), _) => {
                     let emb = trine_corpus::embeddings::read(path)?;
                     if !shared::embeddings_match(&emb, &encoder, path)? {
                         anyhow::bail!("{}: embeddings were made by another model", path.display());
@@ -37,14 +38,15 @@ pub fn run(cli: &Cli, cmd: &IndexCommand) -> anyhow::Result<()> {
                             path.display()
                         );
                     }
-                    emb
+                    (emb.values, None)
                 }
-                None => shared::embed_documents(&encoder, &docs)?,
+                (None, s) => shared::index_vectors(&encoder, &docs, s, None)?,
             };
+            let vector_rows = chunks.as_ref().map_or(docs.len(), |c| c.len());
             let (ann, ann_settings) = shared::ann_options(&a.ann);
             let bar = ann
-                .wants(docs.len())
-                .then(|| progress::bar(docs.len() as u64, "ANN graph", "vectors"));
+                .wants(vector_rows)
+                .then(|| progress::bar(vector_rows as u64, "ANN graph", "vectors"));
             let report = |n: usize| {
                 if let Some(b) = &bar {
                     b.set_position(n as u64);
@@ -55,11 +57,12 @@ pub fn run(cli: &Cli, cmd: &IndexCommand) -> anyhow::Result<()> {
                 ann,
                 ann_settings,
                 progress: Some(&report),
+                chunking: settings.zip(chunks.as_ref()),
             };
             let index = Index::build_with(
                 &a.out,
                 &docs,
-                &emb.values,
+                &values,
                 retrieve::model_info(&encoder)?,
                 &options,
             )?;
@@ -80,14 +83,19 @@ pub fn run(cli: &Cli, cmd: &IndexCommand) -> anyhow::Result<()> {
             let _lock = shared::writer_lock(&a.index, &a.write)?;
             let encoder = shared::load_encoder(&a.model)?;
             let model = retrieve::model_info(&encoder)?;
-            Index::open(&a.index)?.check_model(&model)?;
-            let emb = shared::embed_documents(&encoder, &docs)?;
+            let current = Index::open(&a.index)?;
+            current.check_model(&model)?;
+            let chunking = current.manifest().chunking;
+            drop(current);
+            // Split as the index's documents were (its manifest records how).
+            let (values, chunks) = shared::index_vectors(&encoder, &docs, chunking, None)?;
             let policy = if a.replace {
                 AddPolicy::Replace
             } else {
                 AddPolicy::Reject
             };
-            let index = Index::add(&a.index, &docs, &emb.values, &model, policy)?;
+            let index =
+                Index::add_chunked(&a.index, &docs, &values, chunks.as_ref(), &model, policy)?;
             eprintln!(
                 "added {} documents; the index now has {}",
                 docs.len(),
@@ -134,6 +142,15 @@ pub fn run(cli: &Cli, cmd: &IndexCommand) -> anyhow::Result<()> {
                         s.connectivity, s.expansion_add, s.expansion_search, s.quantization
                     ),
                     None => println!("dense        exact scan (no ANN graph)"),
+                }
+                if let (Some(s), Some(c)) = (&m.chunking, index.chunks()) {
+                    println!(
+                        "chunks       {} ({} tokens each at most, {} overlapping; score {:?})",
+                        c.len(),
+                        s.tokens,
+                        s.overlap,
+                        s.aggregate
+                    );
                 }
                 println!(
                     "size         {:.1} MiB",

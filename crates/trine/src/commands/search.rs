@@ -7,7 +7,7 @@ use trine_corpus::beir::{read_queries, Query};
 use trine_corpus::{read_corpus, CorpusOptions};
 use trine_encoder::Encoder;
 use trine_eval::run::write_trec;
-use trine_index::{FusedHit, Index, Mode};
+use trine_index::{FusedHit, Index};
 
 use super::{retrieve, shared};
 use crate::cli::{Cli, ModeArg, SearchArgs};
@@ -45,15 +45,22 @@ pub fn run(_cli: &Cli, a: &SearchArgs) -> anyhow::Result<()> {
     if text.trim().is_empty() {
         anyhow::bail!("empty query");
     }
-    let hits = single(&index, encoder.as_ref(), text, a)?;
+    let (hits, vector) = single(&index, encoder.as_ref(), text, a)?;
+    // Which chunk matched, when documents are split (dense and hybrid searches).
+    let q = (!vector.is_empty()).then(|| trine_index::dense::unit(&vector));
+    let chunk = |row: usize| q.as_ref().and_then(|q| index.best_chunk(q, row));
     if a.json {
         let out: Vec<_> = hits
             .iter()
             .map(|h| {
                 let d = index.document(h.row);
-                json!({"id": d.id, "title": d.title, "score": h.score,
+                let mut hit = json!({"id": d.id, "title": d.title, "score": h.score,
                        "lexical": {"score": h.lexical_score, "rank": h.lexical_rank},
-                       "dense": {"score": h.dense_score, "rank": h.dense_rank}})
+                       "dense": {"score": h.dense_score, "rank": h.dense_rank}});
+                if let Some(c) = chunk(h.row) {
+                    hit["chunk"] = json!(c);
+                }
+                hit
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -70,8 +77,9 @@ pub fn run(_cli: &Cli, a: &SearchArgs) -> anyhow::Result<()> {
             .collect();
             let lex = h.lexical_rank.map_or("-".to_string(), |r| format!("#{r}"));
             let den = h.dense_rank.map_or("-".to_string(), |r| format!("#{r}"));
+            let part = chunk(h.row).map_or(String::new(), |c| format!("  chunk {}", c.chunk));
             println!(
-                "{:>3}. {:<12} {:>8.4}  lex {lex:>4} dense {den:>4}  {title}",
+                "{:>3}. {:<12} {:>8.4}  lex {lex:>4} dense {den:>4}{part}  {title}",
                 i + 1,
                 d.id,
                 h.score
@@ -113,13 +121,14 @@ fn latency(
     Ok(())
 }
 
-/// One query in any mode, as fused-hit records (single retrievers fill only their own side).
+/// One query in any mode, as fused-hit records (single retrievers fill only their own side),
+/// with the query's vector (empty for lexical search).
 fn single(
     index: &Index,
     encoder: Option<&Encoder>,
     text: &str,
     a: &SearchArgs,
-) -> anyhow::Result<Vec<FusedHit>> {
+) -> anyhow::Result<(Vec<FusedHit>, Vec<f32>)> {
     let vector = match encoder {
         Some(enc) => {
             index.check_model(&retrieve::model_info(enc)?)?;
@@ -127,19 +136,15 @@ fn single(
         }
         None => Vec::new(),
     };
-    let mode = match a.mode {
-        ModeArg::Lexical => Mode::Lexical,
-        ModeArg::Dense => Mode::Dense,
-        ModeArg::Hybrid => Mode::Hybrid,
-    };
-    Ok(index.search(
-        mode,
+    let hits = index.search(
+        retrieve::mode(a.mode),
         text,
         &vector,
         a.k,
         a.fusion.candidates,
         retrieve::fusion(&a.fusion, index),
-    )?)
+    )?;
+    Ok((hits, vector))
 }
 
 /// Queries from a BEIR `queries.jsonl`, or one per line from any other file (ids = line numbers).

@@ -8,7 +8,7 @@ use trine_corpus::JsonFields;
 use trine_corpus::{CorpusFormat, CorpusOptions, Document};
 use trine_encoder::{Encoder, EncoderOptions, Precision, PromptChoice, Role};
 
-use crate::cli::{CorpusArgs, DtypeArg, FormatArg, ModelArgs, WriteArgs};
+use crate::cli::{AggregateArg, ChunkArgs, CorpusArgs, DtypeArg, FormatArg, ModelArgs, WriteArgs};
 use crate::progress;
 
 /// Loads the model named by the arguments.
@@ -63,6 +63,45 @@ pub fn embed_documents(encoder: &Encoder, docs: &[Document]) -> anyhow::Result<E
         model: encoder.folder().name.clone(),
         fingerprint: encoder.fingerprint()?.to_string(),
     })
+}
+
+/// The chunking `--chunk-tokens` asks for, if any.
+pub fn chunk_settings(args: &ChunkArgs) -> Option<trine_index::ChunkSettings> {
+    args.chunk_tokens.map(|tokens| trine_index::ChunkSettings {
+        tokens,
+        overlap: args.chunk_overlap,
+        aggregate: match args.chunk_aggregate {
+            AggregateArg::Max => trine_index::Aggregate::Max,
+            AggregateArg::Mean => trine_index::Aggregate::Mean,
+        },
+    })
+}
+
+/// Splits documents into chunks as `settings` say and embeds every chunk, with a progress
+/// bar; returns the chunk vectors and which are whose.
+pub fn embed_chunked(
+    encoder: &Encoder,
+    docs: &[Document],
+    settings: trine_index::ChunkSettings,
+) -> anyhow::Result<(Vec<f32>, trine_index::ChunkMap)> {
+    let texts: Vec<String> = docs.iter().map(Document::full_text).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let chunking = trine_encoder::Chunking {
+        tokens: settings.tokens,
+        overlap: settings.overlap,
+    };
+    let spans = encoder.split_chunks(&refs, Role::Document, chunking)?;
+    let total: usize = spans.iter().map(Vec::len).sum();
+    let pb = progress::bar(total as u64, "embedding chunks", "chunks");
+    let values = encoder.encode_spans(&refs, &spans, Role::Document, &mut |n| pb.inc(n as u64))?;
+    pb.finish_and_clear();
+    eprintln!(
+        "split {} documents into {total} chunks of at most {} tokens ({} overlapping)",
+        docs.len(),
+        settings.tokens,
+        settings.overlap
+    );
+    Ok((values, trine_index::ChunkMap::new(&spans)?))
 }
 
 /// Embeds texts of `role` (which picks the prompt) with a progress bar (docs/s).
@@ -167,6 +206,23 @@ pub fn document_embeddings(
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(emb)
+}
+
+/// Vectors for an index of `docs`: one per chunk with their map when `settings` split the
+/// documents, else one per document (reusing or filling `cache` as [`document_embeddings`]).
+pub fn index_vectors(
+    encoder: &Encoder,
+    docs: &[Document],
+    settings: Option<trine_index::ChunkSettings>,
+    cache: Option<&Path>,
+) -> anyhow::Result<(Vec<f32>, Option<trine_index::ChunkMap>)> {
+    Ok(match settings {
+        Some(s) => {
+            let (values, map) = embed_chunked(encoder, docs, s)?;
+            (values, Some(map))
+        }
+        None => (document_embeddings(encoder, docs, cache)?.values, None),
+    })
 }
 
 /// Takes the writer lock of the index in `root`, queueing behind another writer with `--wait`.
