@@ -8,6 +8,7 @@
 #   BENCH_CLUSTER=0 skip the clustering benchmarks (20 Newsgroups vs scikit-learn; k-means at scale)
 #   BENCH_TRAIN=0  skip fine-tuning (scripts/bench-train.sh: about 20 minutes per loss here)
 #   BENCH_FINETUNE=0 skip `trine finetune` (scripts/bench-finetune.sh: hours; BENCH_FT_PARTS picks parts)
+#   BENCH_CHUNKING=0 skip truncation against chunking (scripts/bench-chunking.sh: about 15 minutes)
 set -euo pipefail
 trine=${TRINE:-target/release/trine}
 model=${MODEL:-models/all-MiniLM-L6-v2}
@@ -140,6 +141,23 @@ fi
 if [ "${BENCH_TRAIN:-1}" = 1 ]; then
   echo "== fine-tuning (SciFact, BM25-mined triplets; scripts/bench-train.sh)"
   scripts/bench-train.sh
+fi
+
+echo "== encoder families against sentence-transformers (tiny fixtures, worst cosine per setup)"
+{
+  echo "# Every family and pooling setup against sentence-transformers"
+  echo
+  echo "\`TRINE_FAMILY_TABLE=... cargo test --release -p trine-encoder --test families\` (fixtures made by"
+  echo "scripts/make-encoder-fixtures.py; texts include empty, CJK, emoji and longer than max_seq_length)."
+  echo
+} > "$out/ENCODER-FAMILIES.md"
+TRINE_FAMILY_TABLE="$PWD/$out/encoder-families-table.md" cargo test --release --locked -p trine-encoder \
+  --test families every_family_matches_sentence_transformers -q
+cat "$out/encoder-families-table.md" >> "$out/ENCODER-FAMILIES.md" && rm "$out/encoder-families-table.md"
+
+if [ "${BENCH_CHUNKING:-1}" = 1 ]; then
+  echo "== long documents: truncation against chunking (scripts/bench-chunking.sh)"
+  scripts/bench-chunking.sh
 fi
 
 if [ "${BENCH_FINETUNE:-1}" = 1 ]; then

@@ -97,10 +97,29 @@ def bpe() -> Tokenizer:
     return tok
 
 
+def bpe_eos() -> Tokenizer:
+    """Qwen3's kind: byte-level BPE, no start token, <|endoftext|> appended (and used as padding)."""
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(
+        CORPUS,
+        trainers.BpeTrainer(vocab_size=400, special_tokens=["<|endoftext|>"],
+                            initial_alphabet=pre_tokenizers.ByteLevel.alphabet()),
+    )
+    eos = tok.token_to_id("<|endoftext|>")
+    tok.post_processor = processors.TemplateProcessing(
+        single="$A <|endoftext|>", pair="$A <|endoftext|> $B <|endoftext|>", special_tokens=[("<|endoftext|>", eos)]
+    )
+    return tok
+
+
 def hf_tokenizer(kind: str, tok: Tokenizer):
     from transformers import PreTrainedTokenizerFast
 
-    if kind == "unigram":
+    if kind == "bpe-eos":
+        specials = dict(eos_token="<|endoftext|>", pad_token="<|endoftext|>")
+    elif kind == "unigram":
         specials = dict(bos_token="<s>", eos_token="</s>", unk_token="<unk>", sep_token="</s>",
                         cls_token="<s>", pad_token="<pad>", mask_token="<mask>")
     else:
@@ -128,6 +147,10 @@ def transformer(family: str, vocab: int, pad_id: int):
                                   max_position_embeddings=64, local_attention=8, global_attn_every_n_layers=2,
                                   cls_token_id=2, sep_token_id=3, bos_token_id=2, eos_token_id=3, **common)
         return tf.ModernBertModel(cfg)
+    if family == "qwen3":
+        cfg = tf.Qwen3Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                             head_dim=8, intermediate_size=64, max_position_embeddings=64, **common)
+        return tf.Qwen3Model(cfg)
     raise ValueError(family)
 
 
@@ -142,6 +165,8 @@ SETUPS = [
      {"query": "query: ", "document": "passage: "}),
     ("xlm-roberta-mean-sqrt-len", "xlm-roberta", "unigram", "mean_sqrt_len_tokens", None, False, None),
     ("modernbert-mean", "modernbert", "bpe", "mean", None, True, None),
+    ("qwen3-lasttoken-prompts", "qwen3", "bpe-eos", "lasttoken", None, True,
+     {"query": "Instruct: find the passage\nQuery: ", "document": ""}),
 ]
 
 
@@ -150,8 +175,8 @@ def build(out: Path, name, family, tok_kind, pooling, dense, normalize, prompts)
 
     torch.manual_seed(sum(map(ord, name)))
     raw = {"wordpiece-lower": lambda: wordpiece(True), "wordpiece-cased": lambda: wordpiece(False),
-           "unigram": unigram, "bpe": bpe}[tok_kind]()
-    hf_tok = hf_tokenizer("unigram" if tok_kind == "unigram" else "other", raw)
+           "unigram": unigram, "bpe": bpe, "bpe-eos": bpe_eos}[tok_kind]()
+    hf_tok = hf_tokenizer(tok_kind if tok_kind in ("unigram", "bpe-eos") else "other", raw)
     model = transformer(family, raw.get_vocab_size(), hf_tok.pad_token_id)
     # Random init leaves LayerNorms at 1/0 and biases at 0; perturb them so they are tested too.
     with torch.no_grad():

@@ -258,8 +258,31 @@ impl Encoder {
         Ok(out)
     }
 
-    /// Number of tokens (special tokens included, after truncation) of each text.
+    /// Number of tokens the model sees for each text, as [`Encoder::encode`] runs it (the
+    /// default prompt and special tokens included, after truncation).
     pub fn token_counts(&self, texts: &[&str]) -> Result<Vec<usize>> {
-        Ok(self.tokenizer.encode(texts)?.iter().map(Vec::len).collect())
+        self.token_counts_as(texts, Role::Plain)
+    }
+
+    /// Number of tokens the model sees for each text of `role` (its prompt included).
+    pub fn token_counts_as(&self, texts: &[&str], role: Role) -> Result<Vec<usize>> {
+        self.token_counts_prompted(texts, self.prompt_for(role))
+    }
+
+    /// Number of tokens the model sees for each text prefixed with `prompt`.
+    pub fn token_counts_prompted(
+        &self,
+        texts: &[&str],
+        prompt: Option<&str>,
+    ) -> Result<Vec<usize>> {
+        let ids = match prompt.filter(|p| !p.is_empty()) {
+            Some(p) => {
+                let joined: Vec<String> = texts.iter().map(|t| format!("{p}{t}")).collect();
+                let refs: Vec<&str> = joined.iter().map(String::as_str).collect();
+                self.tokenizer.encode(&refs)?
+            }
+            None => self.tokenizer.encode(texts)?,
+        };
+        Ok(ids.iter().map(Vec::len).collect())
     }
 }

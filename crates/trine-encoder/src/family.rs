@@ -2,14 +2,14 @@
 
 use std::path::Path;
 
-use candle_transformers::models::{distilbert, modernbert, xlm_roberta};
+use candle_transformers::models::{distilbert, modernbert, qwen3, xlm_roberta};
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::{BertConfig, EncoderError, Result};
 
 /// The `model_type`s trine runs, in the words of `config.json`.
-pub const SUPPORTED: &[&str] = &["bert", "distilbert", "xlm-roberta", "modernbert"];
+pub const SUPPORTED: &[&str] = &["bert", "distilbert", "xlm-roberta", "modernbert", "qwen3"];
 
 /// A transformer family with its configuration.
 #[derive(Debug, Clone)]
@@ -23,6 +23,8 @@ pub enum Family {
     XlmRoberta(xlm_roberta::Config),
     /// ModernBERT (gte-modernbert, modernbert-embed), from candle-transformers.
     ModernBert(modernbert::Config),
+    /// Qwen3, a decoder (Qwen3-Embedding, with last-token pooling), from candle-transformers.
+    Qwen3(qwen3::Config),
 }
 
 /// The fields every family has under some name, read once so callers need not match.
@@ -32,6 +34,8 @@ pub struct Shape {
     pub hidden_size: usize,
     /// Longest input in tokens the position embeddings (or rotary tables) cover.
     pub max_tokens: usize,
+    /// Rows of the token embedding table: every token id must be below it.
+    pub vocab_size: usize,
 }
 
 impl Family {
@@ -77,6 +81,9 @@ impl Family {
                 modernbert::Config::deserialize(modernbert_v4_names(value))
                     .map_err(config_error)?,
             )),
+            "qwen3" => Ok(Family::Qwen3(
+                qwen3::Config::deserialize(qwen3_v4_names(value)).map_err(config_error)?,
+            )),
             other => Err(EncoderError::Unsupported {
                 path: path.to_path_buf(),
                 message: format!("model_type `{other}`; supported: {}", SUPPORTED.join(", ")),
@@ -91,6 +98,7 @@ impl Family {
             Family::DistilBert(..) => "distilbert",
             Family::XlmRoberta(_) => "xlm-roberta",
             Family::ModernBert(_) => "modernbert",
+            Family::Qwen3(_) => "qwen3",
         }
     }
 
@@ -100,10 +108,12 @@ impl Family {
             Family::Bert(c) => Shape {
                 hidden_size: c.hidden_size,
                 max_tokens: c.max_position_embeddings,
+                vocab_size: c.vocab_size,
             },
             Family::DistilBert(c, max_positions) => Shape {
                 hidden_size: c.dim,
                 max_tokens: *max_positions,
+                vocab_size: c.vocab_size,
             },
             // RoBERTa positions start after the padding id: 514 embeddings hold 512 tokens.
             Family::XlmRoberta(c) => Shape {
@@ -111,10 +121,17 @@ impl Family {
                 max_tokens: c
                     .max_position_embeddings
                     .saturating_sub(c.pad_token_id as usize + 1),
+                vocab_size: c.vocab_size,
             },
             Family::ModernBert(c) => Shape {
                 hidden_size: c.hidden_size,
                 max_tokens: c.max_position_embeddings,
+                vocab_size: c.vocab_size,
+            },
+            Family::Qwen3(c) => Shape {
+                hidden_size: c.hidden_size,
+                max_tokens: c.max_position_embeddings,
+                vocab_size: c.vocab_size,
             },
         }
     }
@@ -159,5 +176,23 @@ fn modernbert_v4_names(value: Value) -> Value {
     defaults.push(("global_rope_theta", Value::from(160_000.0)));
     defaults.push(("local_rope_theta", Value::from(10_000.0)));
     defaults.push(("layer_norm_eps", Value::from(1e-5)));
+    with_defaults(value, &defaults)
+}
+
+/// transformers ≥ 5 writes Qwen3's rope theta under `rope_parameters`; candle-transformers reads
+/// the top-level `rope_theta` of earlier releases (and needs `max_window_layers`).
+fn qwen3_v4_names(value: Value) -> Value {
+    let mut defaults = vec![];
+    if let Some(theta) = value.pointer("/rope_parameters/rope_theta").cloned() {
+        defaults.push(("rope_theta", theta));
+    }
+    defaults.push(("rope_theta", Value::from(1_000_000.0)));
+    let layers = value
+        .get("num_hidden_layers")
+        .cloned()
+        .unwrap_or(Value::from(0));
+    defaults.push(("max_window_layers", layers));
+    defaults.push(("sliding_window", Value::Null));
+    defaults.push(("use_sliding_window", Value::from(false)));
     with_defaults(value, &defaults)
 }

@@ -4,7 +4,7 @@
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::{distilbert, modernbert, xlm_roberta};
+use candle_transformers::models::{distilbert, modernbert, qwen3, xlm_roberta};
 
 use crate::{Bert, EncoderError, Family, Mode, ModelFolder, Precision, Result};
 
@@ -14,6 +14,9 @@ pub enum Transformer {
     DistilBert(distilbert::DistilBertModel),
     XlmRoberta(xlm_roberta::XLMRobertaModel),
     ModernBert(modernbert::ModernBert),
+    /// Kept unused: each forward pass runs on a copy, since candle-transformers' Qwen3 keeps a
+    /// key-value cache for generation that only it can clear.
+    Qwen3(qwen3::Model),
 }
 
 impl From<Bert> for Transformer {
@@ -70,6 +73,16 @@ impl Transformer {
                     vb, config,
                 )?))
             }
+            Family::Qwen3(config) => {
+                // candle-transformers asks for `model.`-prefixed names (the causal-LM layout);
+                // sentence-transformers saves the bare model.
+                let vb = if vb.contains_tensor("model.embed_tokens.weight") {
+                    vb
+                } else {
+                    vb.rename_f(|name| name.strip_prefix("model.").unwrap_or(name).to_string())
+                };
+                Ok(Transformer::Qwen3(qwen3::Model::new(config, vb)?))
+            }
         }
     }
 
@@ -95,6 +108,9 @@ impl Transformer {
                 model.forward(input_ids, attention_mask, &type_ids, None, None, None)
             }
             Transformer::ModernBert(model) => model.forward(input_ids, attention_mask),
+            // Causal attention: with padding on the right no real token sees a padding one, so
+            // the mask is not needed (and positions start at 0 in every row).
+            Transformer::Qwen3(model) => model.clone().forward(input_ids, 0),
         }
     }
 

@@ -54,11 +54,16 @@ fn compare(got: &[f32], want: &[Vec<f32>]) -> (f64, f64) {
     (worst, max_abs)
 }
 
+/// Every family and pooling setup against sentence-transformers; with `TRINE_FAMILY_TABLE`
+/// set, also writes the table of worst cosines there (`make bench` does).
 #[test]
 fn every_family_matches_sentence_transformers() {
     let dirs = folders();
     assert!(dirs.len() >= 8, "fixtures missing: {dirs:?}");
     let mut families = std::collections::BTreeSet::new();
+    let mut table = String::from(
+        "| fixture | family | prompt | texts | worst cosine | max abs diff |\n|---|---|---|---|---|---|\n",
+    );
     for dir in dirs {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let rows = rows(&dir);
@@ -87,6 +92,11 @@ fn every_family_matches_sentence_transformers() {
         let got = enc.encode_prompted(&texts, None, &mut |_| {}).unwrap();
         let (cos, abs) = compare(&got, &want);
         eprintln!("{name:<28} worst cosine {cos:.8}  max abs diff {abs:.2e}");
+        let family = enc.folder().family.model_type();
+        let n = texts.len();
+        table.push_str(&format!(
+            "| {name} | {family} | none | {n} | {cos:.8} | {abs:.2e} |\n"
+        ));
         assert!(cos >= 0.99999, "{name}: worst cosine {cos}");
         // sentence-transformers 6 saves empty `query` / `document` prompts in every folder.
         for (prompt_name, text) in enc.folder().prompts.iter().filter(|p| !p.1.is_empty()) {
@@ -99,6 +109,9 @@ fn every_family_matches_sentence_transformers() {
             eprintln!(
                 "{name:<28} prompt {prompt_name:<9} worst cosine {cos:.8}  max abs diff {abs:.2e}"
             );
+            table.push_str(&format!(
+                "| {name} | {family} | {prompt_name} | {n} | {cos:.8} | {abs:.2e} |\n"
+            ));
             assert!(
                 cos >= 0.99999,
                 "{name} prompt {prompt_name}: worst cosine {cos}"
@@ -107,6 +120,9 @@ fn every_family_matches_sentence_transformers() {
     }
     for family in trine_encoder::SUPPORTED {
         assert!(families.contains(family), "no fixture for {family}");
+    }
+    if let Some(path) = std::env::var_os("TRINE_FAMILY_TABLE") {
+        std::fs::write(path, table).unwrap();
     }
 }
 
@@ -161,16 +177,78 @@ fn truncate_dim_keeps_a_renormalised_prefix() {
     assert!(err.contains("1..=32"), "{err}");
 }
 
-#[test]
-fn an_unknown_model_type_lists_the_supported_ones() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = fixtures().join("bert-cls-normalize");
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let p = entry.unwrap().path();
-        if p.is_file() {
-            std::fs::copy(&p, tmp.path().join(p.file_name().unwrap())).unwrap();
+/// A copy of fixture `name` (modules included) to damage.
+fn copy_of(name: &str) -> tempfile::TempDir {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let p = entry.unwrap().path();
+            let dest = to.join(p.file_name().unwrap());
+            if p.is_dir() {
+                copy(&p, &dest);
+            } else {
+                std::fs::copy(&p, dest).unwrap();
+            }
         }
     }
+    let tmp = tempfile::tempdir().unwrap();
+    copy(&fixtures().join(name), tmp.path());
+    tmp
+}
+
+/// The error loading a folder gives.
+fn load_error(dir: &Path) -> String {
+    Encoder::load(dir, EncoderOptions::default())
+        .err()
+        .expect("the folder must be refused")
+        .to_string()
+}
+
+#[test]
+fn a_missing_tokenizer_is_named() {
+    let tmp = copy_of("bert-cls-normalize");
+    std::fs::remove_file(tmp.path().join("tokenizer.json")).unwrap();
+    let err = load_error(tmp.path());
+    assert!(
+        err.contains("tokenizer.json") && err.contains("missing"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_tokenizer_of_another_model_is_refused_naming_both_files() {
+    // ModernBERT's fixture tokenizer has 400 tokens; this BERT's embedding table has 358 rows.
+    let tmp = copy_of("bert-cls-normalize");
+    std::fs::copy(
+        fixtures().join("modernbert-mean/tokenizer.json"),
+        tmp.path().join("tokenizer.json"),
+    )
+    .unwrap();
+    let err = load_error(tmp.path());
+    assert!(
+        err.contains("tokenizer.json")
+            && err.contains("config.json")
+            && err.contains("vocab_size 358"),
+        "{err}"
+    );
+}
+
+#[test]
+fn weights_that_do_not_fit_the_config_name_the_file_and_tensor() {
+    let tmp = copy_of("bert-cls-normalize");
+    let cfg = tmp.path().join("config.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cfg).unwrap()).unwrap();
+    v["intermediate_size"] = 48.into();
+    std::fs::write(&cfg, v.to_string()).unwrap();
+    let err = load_error(tmp.path());
+    assert!(err.contains("model.safetensors"), "{err}");
+    assert!(err.contains("intermediate"), "the tensor is named: {err}");
+}
+
+#[test]
+fn an_unknown_model_type_lists_the_supported_ones() {
+    let tmp = copy_of("bert-cls-normalize");
     let cfg = tmp.path().join("config.json");
     let mut v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&cfg).unwrap()).unwrap();

@@ -61,6 +61,9 @@ pub struct Hit {
     pub score: f32,
     pub lexical: RetrieverScore,
     pub dense: RetrieverScore,
+    /// The chunk that matched best, when the index splits documents (dense and hybrid).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chunk: Option<trine_index::BestChunk>,
 }
 
 fn check_text(state: &AppState, text: &str, what: &str) -> Result<(), ApiError> {
@@ -106,6 +109,7 @@ pub async fn search(
             let fusion = req.fusion.unwrap_or(index.manifest().fusion);
             let hits =
                 index.search(req.mode, &req.query, &vector, req.k, req.candidates, fusion)?;
+            let q = (!vector.is_empty()).then(|| trine_index::dense::unit(&vector));
             let hits = hits
                 .into_iter()
                 .map(|h| {
@@ -123,6 +127,7 @@ pub async fn search(
                             score: h.dense_rank.map(|_| h.dense_score),
                             rank: h.dense_rank,
                         },
+                        chunk: q.as_ref().and_then(|q| index.best_chunk(q, h.row)),
                     })
                 })
                 .collect::<Result<Vec<Hit>, ApiError>>()?;
@@ -184,6 +189,25 @@ impl Inputs {
 #[serde(deny_unknown_fields)]
 pub struct EmbedRequest {
     pub inputs: Inputs,
+    /// One of the model's prompts (`config_sentence_transformers.json`), as
+    /// text-embeddings-inference takes it; without it, the model's default prompt.
+    #[serde(default)]
+    pub prompt_name: Option<String>,
+}
+
+/// The prompt a request names (400 when the model has no such prompt), else the default one.
+fn request_prompt(state: &AppState, name: Option<&str>) -> Result<Option<String>, ApiError> {
+    match name {
+        Some(n) => Ok(Some(
+            state
+                .encoder
+                .folder()
+                .prompt(n)
+                .map_err(|e| ApiError::bad_request(format!("prompt_name: {e}")))?
+                .to_string(),
+        )),
+        None => Ok(state.encoder.prompt_for(Role::Plain).map(str::to_string)),
+    }
 }
 
 fn check_batch(state: &AppState, texts: &[String]) -> Result<(), ApiError> {
@@ -221,7 +245,8 @@ pub async fn embed(
     let Json(req) = body?;
     let texts = req.inputs.into_vec();
     check_batch(&state, &texts)?;
-    let (values, _) = state.encode(texts, Role::Plain).await?;
+    let prompt = request_prompt(&state, req.prompt_name.as_deref())?;
+    let (values, _) = state.encode_prompted(texts, prompt).await?;
     Ok(Json(rows(values, state.encoder.dim())))
 }
 

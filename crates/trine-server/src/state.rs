@@ -212,26 +212,75 @@ impl AppState {
         texts: Vec<String>,
         role: trine_encoder::Role,
     ) -> Result<(Vec<f32>, Vec<usize>), ApiError> {
+        let prompt = self.encoder.prompt_for(role).map(str::to_string);
+        self.encode_prompted(texts, prompt).await
+    }
+
+    /// [`AppState::encode`] with each text prefixed by `prompt` (a prompt the request named).
+    pub async fn encode_prompted(
+        self: &std::sync::Arc<Self>,
+        texts: Vec<String>,
+        prompt: Option<String>,
+    ) -> Result<(Vec<f32>, Vec<usize>), ApiError> {
+        self.encoding(move |state| {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let prompt = prompt.as_deref();
+            let vectors = state
+                .encoder
+                .encode_prompted(&refs, prompt, &mut |_| {})
+                .map_err(|e| ApiError::internal(format!("encoding failed: {e}")))?;
+            let tokens = state
+                .encoder
+                .token_counts_prompted(&refs, prompt)
+                .map_err(|e| ApiError::internal(format!("tokenizing failed: {e}")))?;
+            Ok((vectors, tokens))
+        })
+        .await
+    }
+
+    /// Embeds documents' full texts for the index: one vector each, or one per chunk with
+    /// their map when the index splits documents (`chunking`, from its manifest).
+    pub async fn encode_documents(
+        self: &std::sync::Arc<Self>,
+        texts: Vec<String>,
+        chunking: Option<trine_index::ChunkSettings>,
+    ) -> Result<(Vec<f32>, Option<trine_index::ChunkMap>), ApiError> {
+        let Some(settings) = chunking else {
+            let (vectors, _) = self.encode(texts, trine_encoder::Role::Document).await?;
+            return Ok((vectors, None));
+        };
+        self.encoding(move |state| {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let chunking = trine_encoder::Chunking {
+                tokens: settings.tokens,
+                overlap: settings.overlap,
+            };
+            let chunked = state
+                .encoder
+                .encode_chunked(&refs, trine_encoder::Role::Document, chunking, &mut |_| {})
+                .map_err(|e| ApiError::internal(format!("encoding failed: {e}")))?;
+            let map = trine_index::ChunkMap::new(&chunked.spans)
+                .map_err(|e| ApiError::internal(format!("chunking failed: {e}")))?;
+            Ok((chunked.vectors, Some(map)))
+        })
+        .await
+    }
+
+    /// Runs `f` on a blocking thread, holding one of the `concurrent_encodes` permits.
+    async fn encoding<T, F>(self: &std::sync::Arc<Self>, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+    {
         let _permit = self
             .encodes
             .acquire()
             .await
             .map_err(|_| ApiError::internal("server is shutting down"))?;
         let state = std::sync::Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let vectors = state
-                .encoder
-                .encode_as(&refs, role, &mut |_| {})
-                .map_err(|e| ApiError::internal(format!("encoding failed: {e}")))?;
-            let tokens = state
-                .encoder
-                .token_counts(&refs)
-                .map_err(|e| ApiError::internal(format!("tokenizing failed: {e}")))?;
-            Ok((vectors, tokens))
-        })
-        .await
-        .map_err(|e| ApiError::internal(format!("encoder task failed: {e}")))?
+        tokio::task::spawn_blocking(move || f(&state))
+            .await
+            .map_err(|e| ApiError::internal(format!("encoder task failed: {e}")))?
     }
 }
 

@@ -306,6 +306,12 @@ fn bad_requests_get_json_errors_and_the_server_stays_up() {
         ("POST", "/embed", r#"{"input": "a"}"#.into(), 400),
         (
             "POST",
+            "/embed",
+            r#"{"inputs": ["a"], "prompt_name": "query"}"#.into(),
+            400,
+        ),
+        (
+            "POST",
             "/v1/embeddings",
             r#"{"input": "a", "encoding_format": "base64"}"#.into(),
             400,

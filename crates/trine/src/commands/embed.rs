@@ -33,7 +33,10 @@ pub fn run(cli: &Cli, args: &EmbedArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.report {
         let texts: Vec<String> = docs.iter().map(|d| d.full_text()).collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let tokens: usize = encoder.token_counts(&refs)?.iter().sum();
+        let tokens: usize = encoder
+            .token_counts_as(&refs, trine_encoder::Role::Document)?
+            .iter()
+            .sum();
         let report = json!({
             "engine": "trine",
             "model": encoder.folder().name,
