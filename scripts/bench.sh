@@ -155,6 +155,9 @@ TRINE_FAMILY_TABLE="$PWD/$out/encoder-families-table.md" cargo test --release --
   --test families every_family_matches_sentence_transformers -q
 cat "$out/encoder-families-table.md" >> "$out/ENCODER-FAMILIES.md" && rm "$out/encoder-families-table.md"
 
+echo "== training each family, reloaded in sentence-transformers (scripts/bench-family-training.sh)"
+scripts/bench-family-training.sh
+
 if [ "${BENCH_CHUNKING:-1}" = 1 ]; then
   echo "== long documents: truncation against chunking (scripts/bench-chunking.sh)"
   scripts/bench-chunking.sh

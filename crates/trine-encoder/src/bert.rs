@@ -8,7 +8,7 @@ use rand::{RngCore, SeedableRng};
 
 use crate::autograd;
 use crate::kernels::{self, AttentionShape, NormParams, Weight};
-use crate::{BertConfig, EncoderError, ModelFolder, Result};
+use crate::{BertConfig, BertLayout, EncoderError, ModelFolder, Result};
 
 /// Number format of the inference path's matrix products.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -111,7 +111,10 @@ struct Layer {
 pub struct Bert {
     word: Embedding,
     position: Embedding,
-    token_type: Tensor,
+    /// Position of the first token: 0, or after the padding id for RoBERTa.
+    first_position: usize,
+    /// Type 0's embedding, added to every token; DistilBERT has none.
+    token_type: Option<Tensor>,
     emb_norm: LayerNorm,
     layers: Vec<Layer>,
     config: BertConfig,
@@ -137,6 +140,57 @@ fn layer_norm(vb: VarBuilder, size: usize, eps: f64) -> candle_core::Result<Laye
         (vb.get(size, "gamma")?, vb.get(size, "beta")?)
     };
     Ok(LayerNorm::new(weight, bias, eps))
+}
+
+/// Where a [`BertLayout`] keeps each weight: the model prefix task heads add, and each layer's
+/// modules relative to `{layers}.{i}`.
+struct Names {
+    prefix: Option<&'static str>,
+    layers: &'static str,
+    query: &'static str,
+    key: &'static str,
+    value: &'static str,
+    attn_out: &'static str,
+    attn_norm: &'static str,
+    intermediate: &'static str,
+    output: &'static str,
+    out_norm: &'static str,
+}
+
+impl Names {
+    fn of(layout: BertLayout) -> Self {
+        const BERT: Names = Names {
+            prefix: Some("bert"),
+            layers: "encoder.layer",
+            query: "attention.self.query",
+            key: "attention.self.key",
+            value: "attention.self.value",
+            attn_out: "attention.output.dense",
+            attn_norm: "attention.output.LayerNorm",
+            intermediate: "intermediate.dense",
+            output: "output.dense",
+            out_norm: "output.LayerNorm",
+        };
+        match layout {
+            BertLayout::Bert => BERT,
+            BertLayout::Roberta { .. } => Names {
+                prefix: Some("roberta"),
+                ..BERT
+            },
+            BertLayout::DistilBert => Names {
+                prefix: Some("distilbert"),
+                layers: "transformer.layer",
+                query: "attention.q_lin",
+                key: "attention.k_lin",
+                value: "attention.v_lin",
+                attn_out: "attention.out_lin",
+                attn_norm: "sa_layer_norm",
+                intermediate: "ffn.lin1",
+                output: "ffn.lin2",
+                out_norm: "output_layer_norm",
+            },
+        }
+    }
 }
 
 impl FastParams {
@@ -189,8 +243,9 @@ impl Bert {
         })
     }
 
-    /// Builds the model from a `VarBuilder` (weights with or without a `bert.` prefix). With
-    /// `Mode::Train` no fused copies are made, so gradients reach the builder's variables.
+    /// Builds the model from a `VarBuilder` (weights with or without the prefix of the config's
+    /// [`BertLayout`], `bert.`, `roberta.` or `distilbert.`). With `Mode::Train` no fused copies
+    /// are made, so gradients reach the builder's variables.
     pub fn new(vb: VarBuilder, config: &BertConfig, mode: Mode) -> candle_core::Result<Self> {
         Self::with_precision(vb, config, mode, Precision::F32)
     }
@@ -202,10 +257,14 @@ impl Bert {
         mode: Mode,
         precision: Precision,
     ) -> candle_core::Result<Self> {
-        let vb = if vb.contains_tensor("bert.embeddings.word_embeddings.weight") {
-            vb.pp("bert")
-        } else {
-            vb
+        let names = Names::of(config.layout);
+        let vb = match names.prefix {
+            Some(prefix)
+                if vb.contains_tensor(&format!("{prefix}.embeddings.word_embeddings.weight")) =>
+            {
+                vb.pp(prefix)
+            }
+            _ => vb,
         };
         let h = config.hidden_size;
         let e = vb.pp("embeddings");
@@ -217,31 +276,32 @@ impl Bert {
             )?,
             h,
         );
-        let token_type = e
-            .get((config.type_vocab_size, h), "token_type_embeddings.weight")?
-            .narrow(0, 0, 1)?;
+        let token_type = match config.layout {
+            BertLayout::DistilBert => None,
+            _ => Some(
+                e.get((config.type_vocab_size, h), "token_type_embeddings.weight")?
+                    .narrow(0, 0, 1)?,
+            ),
+        };
+        let first_position = match config.layout {
+            BertLayout::Roberta { first_position } => first_position,
+            _ => 0,
+        };
         let emb_norm = layer_norm(e.pp("LayerNorm"), h, config.layer_norm_eps)?;
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
-            let l = vb.pp(format!("encoder.layer.{i}"));
-            let a = l.pp("attention");
-            let q = Linear::load(a.pp("self.query"), h, h)?;
-            let k = Linear::load(a.pp("self.key"), h, h)?;
-            let v = Linear::load(a.pp("self.value"), h, h)?;
+            let l = vb.pp(format!("{}.{i}", names.layers));
+            let inter = config.intermediate_size;
             let mut layer = Layer {
-                q,
-                k,
-                v,
+                q: Linear::load(l.pp(names.query), h, h)?,
+                k: Linear::load(l.pp(names.key), h, h)?,
+                v: Linear::load(l.pp(names.value), h, h)?,
                 fast: None,
-                attn_out: Linear::load(a.pp("output.dense"), h, h)?,
-                attn_norm: layer_norm(a.pp("output.LayerNorm"), h, config.layer_norm_eps)?,
-                intermediate: Linear::load(
-                    l.pp("intermediate.dense"),
-                    h,
-                    config.intermediate_size,
-                )?,
-                output: Linear::load(l.pp("output.dense"), config.intermediate_size, h)?,
-                out_norm: layer_norm(l.pp("output.LayerNorm"), h, config.layer_norm_eps)?,
+                attn_out: Linear::load(l.pp(names.attn_out), h, h)?,
+                attn_norm: layer_norm(l.pp(names.attn_norm), h, config.layer_norm_eps)?,
+                intermediate: Linear::load(l.pp(names.intermediate), h, inter)?,
+                output: Linear::load(l.pp(names.output), inter, h)?,
+                out_norm: layer_norm(l.pp(names.out_norm), h, config.layer_norm_eps)?,
             };
             if mode == Mode::Inference {
                 layer.fast = Some(FastParams::new(&layer, precision)?);
@@ -251,6 +311,7 @@ impl Bert {
         Ok(Bert {
             word,
             position,
+            first_position,
             token_type,
             emb_norm,
             layers,
@@ -309,12 +370,15 @@ impl Bert {
         let (b, l) = input_ids.dims2()?;
         let cfg = &self.config;
         let h = cfg.hidden_size;
-        let positions = Tensor::arange(0u32, l as u32, input_ids.device())?;
-        let x = self
+        let first = self.first_position as u32;
+        let positions = Tensor::arange(first, first + l as u32, input_ids.device())?;
+        let mut x = self
             .word
             .forward(input_ids)?
-            .broadcast_add(&self.position.forward(&positions)?)?
-            .broadcast_add(&self.token_type)?;
+            .broadcast_add(&self.position.forward(&positions)?)?;
+        if let Some(token_type) = &self.token_type {
+            x = x.broadcast_add(token_type)?;
+        }
         let x = norm(&self.emb_norm, &x, cfg.layer_norm_eps, rng.is_some())?;
         let mut x = dropout(&x, cfg.hidden_dropout_prob, rng)?.reshape((b * l, h))?;
 

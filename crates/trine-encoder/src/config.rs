@@ -29,6 +29,69 @@ pub struct BertConfig {
     pub layer_norm_eps: f64,
     #[serde(default)]
     pub model_type: Option<String>,
+    /// Weight names and position numbering of the checkpoint; set by [`Family::read`], BERT's
+    /// own when the config is read as BERT.
+    #[serde(skip)]
+    pub layout: BertLayout,
+}
+
+/// How a BERT-shaped checkpoint names its weights and numbers its positions. RoBERTa and
+/// DistilBERT compute what BERT computes (post-norm layers, learned absolute positions, GELU),
+/// so trine's BERT, the one forward pass with dropout and the fused kernels, runs them too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BertLayout {
+    /// BERT's names, optionally under `bert.`; positions from 0.
+    #[default]
+    Bert,
+    /// RoBERTa / XLM-RoBERTa: BERT's names, optionally under `roberta.`; positions counted from
+    /// `padding_id + 1`, as transformers numbers them.
+    Roberta { first_position: usize },
+    /// DistilBERT: its own names (`transformer.layer.N.attention.q_lin`, `ffn.lin1`, ...),
+    /// optionally under `distilbert.`; no token type embeddings.
+    DistilBert,
+}
+
+/// DistilBERT's `config.json` names, read as a [`BertConfig`] with [`BertLayout::DistilBert`].
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct DistilBertConfig {
+    vocab_size: usize,
+    dim: usize,
+    n_layers: usize,
+    n_heads: usize,
+    hidden_dim: usize,
+    #[serde(default = "default_act")]
+    activation: String,
+    #[serde(default = "default_dropout")]
+    dropout: f64,
+    #[serde(default = "default_dropout")]
+    attention_dropout: f64,
+    #[serde(default = "default_positions")]
+    max_position_embeddings: usize,
+}
+
+impl From<DistilBertConfig> for BertConfig {
+    fn from(c: DistilBertConfig) -> Self {
+        BertConfig {
+            vocab_size: c.vocab_size,
+            hidden_size: c.dim,
+            num_hidden_layers: c.n_layers,
+            num_attention_heads: c.n_heads,
+            intermediate_size: c.hidden_dim,
+            hidden_act: c.activation,
+            hidden_dropout_prob: c.dropout,
+            attention_probs_dropout_prob: c.attention_dropout,
+            max_position_embeddings: c.max_position_embeddings,
+            type_vocab_size: 0,
+            // transformers' DistilBERT fixes its layer norms' epsilon at 1e-12.
+            layer_norm_eps: 1e-12,
+            model_type: Some("distilbert".into()),
+            layout: BertLayout::DistilBert,
+        }
+    }
+}
+
+fn default_positions() -> usize {
+    512
 }
 
 fn default_act() -> String {
@@ -218,7 +281,7 @@ impl ModelFolder {
         let config_path = require(dir.join("config.json"), "transformer configuration")?;
         let family = Family::read(&config_path)?;
         if let Family::Bert(config) = &family {
-            check_bert(config, &config_path)?;
+            config.check(&config_path)?;
         }
         let tokenizer = require(dir.join("tokenizer.json"), "tokenizer.json")?;
         let weights = require(dir.join("model.safetensors"), "model.safetensors")?;
@@ -314,24 +377,24 @@ impl ModelFolder {
     }
 }
 
-/// The settings trine's BERT implementation needs to hold.
-fn check_bert(config: &BertConfig, path: &Path) -> Result<()> {
-    if config.hidden_act != "gelu" && config.hidden_act != "gelu_new" {
-        return Err(EncoderError::Unsupported {
-            path: path.to_path_buf(),
-            message: format!("hidden_act `{}`", config.hidden_act),
-        });
+impl BertConfig {
+    /// The settings trine's BERT implementation needs to hold; `path` is the `config.json`
+    /// errors name.
+    pub fn check(&self, path: &Path) -> Result<()> {
+        if self.hidden_act != "gelu" && self.hidden_act != "gelu_new" {
+            return Err(EncoderError::Unsupported {
+                path: path.to_path_buf(),
+                message: format!("hidden_act `{}`", self.hidden_act),
+            });
+        }
+        if !self.hidden_size.is_multiple_of(self.num_attention_heads) {
+            return Err(EncoderError::Unsupported {
+                path: path.to_path_buf(),
+                message: "hidden_size is not a multiple of num_attention_heads".into(),
+            });
+        }
+        Ok(())
     }
-    if !config
-        .hidden_size
-        .is_multiple_of(config.num_attention_heads)
-    {
-        return Err(EncoderError::Unsupported {
-            path: path.to_path_buf(),
-            message: "hidden_size is not a multiple of num_attention_heads".into(),
-        });
-    }
-    Ok(())
 }
 
 impl ModelFolder {

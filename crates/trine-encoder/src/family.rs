@@ -6,6 +6,7 @@ use candle_transformers::models::{distilbert, modernbert, qwen3, xlm_roberta};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::config::{BertLayout, DistilBertConfig};
 use crate::{BertConfig, EncoderError, Result};
 
 /// The `model_type`s trine runs, in the words of `config.json`.
@@ -16,11 +17,12 @@ pub const SUPPORTED: &[&str] = &["bert", "distilbert", "xlm-roberta", "modernber
 pub enum Family {
     /// BERT (and models saved as BERT: MiniLM, bge, e5, gte): trine's own fused implementation.
     Bert(BertConfig),
-    /// DistilBERT, from candle-transformers (which keeps the position count private, so it is
-    /// read beside the config).
-    DistilBert(distilbert::Config, usize),
-    /// XLM-RoBERTa (multilingual-e5, bge-m3, paraphrase-multilingual), from candle-transformers.
-    XlmRoberta(xlm_roberta::Config),
+    /// DistilBERT, from candle-transformers, with the same config read as BERT for training
+    /// (candle-transformers keeps its fields private and its forward pass has no dropout).
+    DistilBert(distilbert::Config, BertConfig),
+    /// XLM-RoBERTa (multilingual-e5, bge-m3, paraphrase-multilingual), from candle-transformers,
+    /// with the same config read as BERT for training.
+    XlmRoberta(xlm_roberta::Config, BertConfig),
     /// ModernBERT (gte-modernbert, modernbert-embed), from candle-transformers.
     ModernBert(modernbert::Config),
     /// Qwen3, a decoder (Qwen3-Embedding, with last-token pooling), from candle-transformers.
@@ -60,23 +62,24 @@ impl Family {
             "bert" => Ok(Family::Bert(
                 BertConfig::deserialize(value).map_err(config_error)?,
             )),
-            "distilbert" => {
-                let positions = value
-                    .get("max_position_embeddings")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(512) as usize;
-                Ok(Family::DistilBert(
-                    distilbert::Config::deserialize(value).map_err(config_error)?,
-                    positions,
-                ))
-            }
-            "xlm-roberta" => Ok(Family::XlmRoberta(
-                xlm_roberta::Config::deserialize(with_defaults(
+            "distilbert" => Ok(Family::DistilBert(
+                distilbert::Config::deserialize(&value).map_err(config_error)?,
+                DistilBertConfig::deserialize(value)
+                    .map_err(config_error)?
+                    .into(),
+            )),
+            "xlm-roberta" => {
+                let value = with_defaults(
                     value,
                     &[("position_embedding_type", Value::from("absolute"))],
-                ))
-                .map_err(config_error)?,
-            )),
+                );
+                let config = xlm_roberta::Config::deserialize(&value).map_err(config_error)?;
+                let mut bert = BertConfig::deserialize(value).map_err(config_error)?;
+                bert.layout = BertLayout::Roberta {
+                    first_position: config.pad_token_id as usize + 1,
+                };
+                Ok(Family::XlmRoberta(config, bert))
+            }
             "modernbert" => Ok(Family::ModernBert(
                 modernbert::Config::deserialize(modernbert_v4_names(value))
                     .map_err(config_error)?,
@@ -96,7 +99,7 @@ impl Family {
         match self {
             Family::Bert(_) => "bert",
             Family::DistilBert(..) => "distilbert",
-            Family::XlmRoberta(_) => "xlm-roberta",
+            Family::XlmRoberta(..) => "xlm-roberta",
             Family::ModernBert(_) => "modernbert",
             Family::Qwen3(_) => "qwen3",
         }
@@ -110,13 +113,13 @@ impl Family {
                 max_tokens: c.max_position_embeddings,
                 vocab_size: c.vocab_size,
             },
-            Family::DistilBert(c, max_positions) => Shape {
+            Family::DistilBert(c, bert) => Shape {
                 hidden_size: c.dim,
-                max_tokens: *max_positions,
+                max_tokens: bert.max_position_embeddings,
                 vocab_size: c.vocab_size,
             },
             // RoBERTa positions start after the padding id: 514 embeddings hold 512 tokens.
-            Family::XlmRoberta(c) => Shape {
+            Family::XlmRoberta(c, _) => Shape {
                 hidden_size: c.hidden_size,
                 max_tokens: c
                     .max_position_embeddings
@@ -136,11 +139,20 @@ impl Family {
         }
     }
 
-    /// The BERT configuration, for the paths only BERT has (training with dropout).
+    /// The BERT configuration of a BERT folder, for BERT's fused inference path.
     pub fn bert(&self) -> Option<&BertConfig> {
         match self {
             Family::Bert(c) => Some(c),
             _ => None,
+        }
+    }
+
+    /// The configuration as trine's BERT reads it, for the families it computes (BERT, RoBERTa,
+    /// DistilBERT, see [`BertLayout`]): the forward pass training runs, with dropout.
+    pub fn bert_like(&self) -> Option<&BertConfig> {
+        match self {
+            Family::Bert(c) | Family::DistilBert(_, c) | Family::XlmRoberta(_, c) => Some(c),
+            Family::ModernBert(_) | Family::Qwen3(_) => None,
         }
     }
 }

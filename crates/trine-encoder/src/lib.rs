@@ -26,7 +26,9 @@ mod transformer;
 
 pub use bert::{Bert, Mode, Precision};
 pub use chunk::{Chunked, Chunking};
-pub use config::{BertConfig, DenseConfig, DenseModule, ModelFolder, PoolingConfig, PoolingModes};
+pub use config::{
+    BertConfig, BertLayout, DenseConfig, DenseModule, ModelFolder, PoolingConfig, PoolingModes,
+};
 pub use encoder::{Encoder, EncoderOptions, PromptChoice, Role};
 pub use error::{EncoderError, Result};
 pub use family::{Family, Shape, SUPPORTED};

@@ -52,7 +52,7 @@ impl Transformer {
             Family::DistilBert(config, _) => Ok(Transformer::DistilBert(
                 distilbert::DistilBertModel::load(vb, config)?,
             )),
-            Family::XlmRoberta(config) => {
+            Family::XlmRoberta(config, _) => {
                 let vb = if vb.contains_tensor("roberta.embeddings.word_embeddings.weight") {
                     vb.pp("roberta")
                 } else {

@@ -42,8 +42,8 @@ pub enum TrainError {
         "step {step}: the loss is not finite ({value}); lower the learning rate or check the data"
     )]
     NotFinite { step: usize, value: f32 },
-    /// The model's family has no training path yet (only BERT's forward pass has dropout).
-    #[error("{path}: training a `{model_type}` model is not supported yet (only `bert`); it can be embedded and searched with")]
+    /// The model's family has no training path yet (only the BERT-shaped families have one).
+    #[error("{path}: training a `{model_type}` model is not supported yet (only bert, xlm-roberta and distilbert); it can be embedded and searched with")]
     UnsupportedFamily {
         path: PathBuf,
         model_type: &'static str,

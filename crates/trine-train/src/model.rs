@@ -1,5 +1,6 @@
-//! The encoder being trained: BERT weights as candle variables, plus the folder's tokenizer and
-//! pooling, and writing the result back out in the sentence-transformers layout.
+//! The encoder being trained: the weights of a BERT-shaped model (BERT, RoBERTa, DistilBERT) as
+//! candle variables, plus the folder's tokenizer and pooling, and writing the result back out in
+//! the sentence-transformers layout under the names it was read with.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -21,16 +22,20 @@ pub struct TrainableModel {
     tokenizer: TextTokenizer,
 }
 
-/// The folder's BERT configuration: training runs trine's BERT, the one family with dropout
-/// in its forward pass so far.
+/// The folder's configuration as trine's BERT reads it: training runs trine's BERT, the one
+/// forward pass with dropout and a backward pass for every op. candle-transformers' ModernBERT
+/// and Qwen3 call fused kernels without one (rotary embeddings, RMS norm, softmax).
 fn bert_config(folder: &ModelFolder) -> Result<&BertConfig> {
-    folder
+    let path = folder.dir.join("config.json");
+    let config = folder
         .family
-        .bert()
+        .bert_like()
         .ok_or_else(|| TrainError::UnsupportedFamily {
-            path: folder.dir.join("config.json"),
+            path: path.clone(),
             model_type: folder.family.model_type(),
-        })
+        })?;
+    config.check(&path)?;
+    Ok(config)
 }
 
 impl TrainableModel {

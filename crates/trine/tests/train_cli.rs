@@ -217,15 +217,95 @@ fn infonce_lowers_its_loss_on_repeated_data() {
     ]);
     let o = trine(&args);
     assert!(o.status.success(), "{}", stderr(&o));
+    let (first, last) = first_and_last_loss(&out);
+    assert!(last < 0.7 * first, "loss did not fall: {first} → {last}");
+}
+
+/// The loss column of a run's `train-log.csv`, first five and last five steps averaged.
+fn first_and_last_loss(out: &Path) -> (f64, f64) {
     let log = std::fs::read_to_string(out.join("train-log.csv")).unwrap();
     let losses: Vec<f64> = log
         .lines()
         .skip(1)
         .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
         .collect();
-    let first: f64 = losses[..5].iter().sum::<f64>() / 5.0;
-    let last: f64 = losses[losses.len() - 5..].iter().sum::<f64>() / 5.0;
-    assert!(last < 0.7 * first, "loss did not fall: {first} → {last}");
+    let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+    (mean(&losses[..5]), mean(&losses[losses.len() - 5..]))
+}
+
+fn encoder_fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../trine-encoder/tests/fixtures")
+        .join(name)
+}
+
+/// XLM-RoBERTa and DistilBERT (sentence-transformers' own tiny folders) train on trine's BERT
+/// path: the loss falls, every weight keeps its name and shape, and the written folder loads
+/// through the family's own encoder. ModernBERT, which has no training path, is refused naming
+/// its config before anything is written.
+#[test]
+fn bert_shaped_families_train_and_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let triplets = d.join("t.parquet");
+    tiny_triplets(&triplets, 8);
+    for family in ["xlm-roberta-mean-prompts", "distilbert-mean"] {
+        let model = encoder_fixture(family);
+        let out = d.join(family);
+        let mut args = train_args(
+            model.to_str().unwrap(),
+            triplets.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "infonce",
+        );
+        args.extend([
+            "--epochs",
+            "30",
+            "--lr",
+            "2e-3",
+            "--batch-size",
+            "8",
+            "--scale",
+            "5",
+        ]);
+        let o = trine(&args);
+        assert!(o.status.success(), "{family}: {}", stderr(&o));
+        let (first, last) = first_and_last_loss(&out);
+        assert!(
+            last < 0.7 * first,
+            "{family}: loss did not fall: {first} → {last}"
+        );
+        let start = weights(&model.join("model.safetensors"));
+        let trained = weights(&out.join("model.safetensors"));
+        let mut names: Vec<_> = trained.keys().collect();
+        names.sort();
+        let mut want: Vec<_> = start.keys().collect();
+        want.sort();
+        assert_eq!(names, want, "{family}: weight names");
+        assert!(
+            trained.iter().all(|(k, v)| v.len() == start[k].len()),
+            "{family}: weight shapes"
+        );
+        let o = trine(&["encode", "--model", out.to_str().unwrap(), "the cat"]);
+        assert!(o.status.success(), "{family}: {}", stderr(&o));
+    }
+    let out = d.join("modernbert");
+    let model = encoder_fixture("modernbert-mean");
+    let o = trine(&train_args(
+        model.to_str().unwrap(),
+        triplets.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "infonce",
+    ));
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("config.json")
+            && err.contains("`modernbert`")
+            && err.contains("not supported"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing may be written for a refused model");
 }
 
 #[test]
