@@ -14,7 +14,9 @@ themselves then there these they this those through to too under until up very w
 when where which while who whom why will with would you your yours yourself yourselves re edu com \
 writes article one get like know think people use";
 
-fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+/// The words keywords are made of: alphanumeric runs of at least 3 characters with a letter,
+/// lower-cased.
+pub(crate) fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.len() >= 3 && w.chars().any(|c| c.is_alphabetic()))
         .map(|w| w.to_lowercase())

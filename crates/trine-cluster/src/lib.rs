@@ -11,6 +11,7 @@ pub mod kmeans;
 pub mod metrics;
 pub mod pca;
 pub mod plot;
+pub mod quality;
 pub mod summary;
 pub mod vectors;
 
