@@ -32,14 +32,21 @@ before=$(rss)
 target/release/examples/load --addr "127.0.0.1:$port" --queries "$queries" --requests "${REQUESTS:-10000}" \
   --clients 16 "${write_flags[@]}" > "$out.load"
 after=$(rss)
+# The encoder's batching: texts per batch (absent from servers before dynamic batching).
+batches=$(curl -sf "http://127.0.0.1:$port/metrics" | awk '/^trine_encoder_batch_texts_(sum|count)/ {print $2}' | paste -sd' ' || true)
 kill -TERM $pid
 status=0; wait $pid || status=$?
 trap - EXIT
-python3 - "$out.load" "$out" "$before" "$after" "$status" <<'PY'
+python3 - "$out.load" "$out" "$before" "$after" "$status" "$batches" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 r.update({"server_rss_mib_before": float(sys.argv[3]), "server_rss_mib_after": float(sys.argv[4]),
           "exit_status_after_sigterm": int(sys.argv[5])})
+parts = sys.argv[6].split()
+if len(parts) == 2 and float(parts[1]) > 0:
+    # Warm-up included: the histogram covers the server's whole life.
+    r["encoder_batches"] = int(float(parts[1]))
+    r["mean_texts_per_batch"] = float(parts[0]) / float(parts[1])
 json.dump(r, open(sys.argv[2], "w"), indent=1)
 print(json.dumps(r))
 PY

@@ -8,6 +8,7 @@
 #   BENCH_CLUSTER=0 skip the clustering benchmarks (20 Newsgroups vs scikit-learn; k-means at scale)
 #   BENCH_TRAIN=0  skip fine-tuning (scripts/bench-train.sh: about 20 minutes per loss here)
 #   BENCH_FINETUNE=0 skip `trine finetune` (scripts/bench-finetune.sh: hours; BENCH_FT_PARTS picks parts)
+#   BENCH_SPEED=0  skip the side-by-side encoder speed rounds (scripts/bench-encoder-speed.sh)
 #   BENCH_CHUNKING=0 skip truncation against chunking (scripts/bench-chunking.sh: about 15 minutes)
 set -euo pipefail
 trine=${TRINE:-target/release/trine}
@@ -141,6 +142,11 @@ fi
 if [ "${BENCH_TRAIN:-1}" = 1 ]; then
   echo "== fine-tuning (SciFact, BM25-mined triplets; scripts/bench-train.sh)"
   scripts/bench-train.sh
+fi
+
+if [ "${BENCH_SPEED:-1}" = 1 ]; then
+  echo "== encoder speed: trine f32 / bf16 / int8 beside sentence-transformers (scripts/bench-encoder-speed.sh)"
+  scripts/bench-encoder-speed.sh
 fi
 
 echo "== encoder families against sentence-transformers (tiny fixtures, worst cosine per setup)"

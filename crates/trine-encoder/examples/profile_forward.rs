@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
-use trine_encoder::{Bert, Mode, ModelFolder};
+use trine_encoder::{Bert, ModelFolder};
 
 fn time<T>(label: &str, reps: usize, mut f: impl FnMut() -> T) -> f64 {
     f();
@@ -102,7 +102,7 @@ fn main() -> candle_core::Result<()> {
         let ids = Tensor::ones((b, l), candle_core::DType::U32, &dev)?;
         let mask = Tensor::ones((b, l), candle_core::DType::F32, &dev)?;
         let ms = time("whole model forward (32 x 256)", 2, || {
-            model.forward(&ids, &mask, Mode::Inference).unwrap()
+            model.forward(&ids, &mask).unwrap()
         });
         println!("=> {:.1} docs/s at 256 tokens", 32.0 / ms * 1000.0);
     }

@@ -1,13 +1,12 @@
-//! The BERT transformer, written on candle tensors so that it can run both for inference (fused
-//! QKV projection, no dropout) and for training (weights as candle `Var`s, working dropout).
+//! The BERT transformer (and the BERT-shaped RoBERTa and DistilBERT, see [`BertLayout`]) on
+//! candle tensors: fused kernels for inference, candle's own ops as the reference, and the
+//! weights exposed so that trine-train's training pass (dropout, hand-written backward passes)
+//! runs on the same model.
 
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Embedding, LayerNorm, VarBuilder};
-use rand::rngs::StdRng;
-use rand::{RngCore, SeedableRng};
+use trine_kernels::{self as kernels, AttentionShape, Format, NormParams, Weight};
 
-use crate::autograd;
-use crate::kernels::{self, AttentionShape, NormParams, Weight};
 use crate::{BertConfig, BertLayout, EncoderError, ModelFolder, Result};
 
 /// Number format of the inference path's matrix products.
@@ -19,19 +18,35 @@ pub enum Precision {
     /// bf16 inputs with f32 accumulation for the linear layers (uses the CPU's AMX units through
     /// MKL; needs the `mkl` feature, otherwise products stay f32).
     Bf16,
+    /// int8 linear layers: weights quantised per output channel, activations per token as they
+    /// arrive, i32 accumulation (VNNI / AMX-INT8 through MKL; a portable integer product without
+    /// it, same numbers). Attention and layer norms stay f32.
+    Int8,
 }
 
-/// Inference runs without dropout; training applies the model's dropout probabilities.
+impl Precision {
+    fn format(self) -> Format {
+        match self {
+            Precision::F32 => Format::F32,
+            Precision::Bf16 => Format::Bf16,
+            Precision::Int8 => Format::Int8,
+        }
+    }
+}
+
+/// What a model is built for: inference packs fused copies of the weights; training keeps the
+/// builder's tensors (a training run's variables) as they are, so gradients reach them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Inference,
     Train,
 }
 
+/// A linear layer's weight `[out, in]` and bias `[out]`.
 #[derive(Debug, Clone)]
-struct Linear {
-    weight: Tensor,
-    bias: Tensor,
+pub struct Linear {
+    pub weight: Tensor,
+    pub bias: Tensor,
 }
 
 impl Linear {
@@ -46,32 +61,6 @@ impl Linear {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         x.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)
     }
-}
-
-/// Zeroes each value with probability `p` and scales the rest by `1 / (1 - p)`, drawing the mask
-/// from `rng` (so a seeded training run repeats exactly); no-op without a generator.
-fn dropout(x: &Tensor, p: f64, rng: &mut Option<StdRng>) -> candle_core::Result<Tensor> {
-    let Some(rng) = rng.as_mut() else {
-        return Ok(x.clone());
-    };
-    if p <= 0.0 {
-        return Ok(x.clone());
-    }
-    let n = x.elem_count();
-    // Four 16-bit draws per 64-bit word: the mask costs little next to the products around it.
-    let threshold = (p * 65536.0).round() as u64;
-    let scale = (1.0 / (1.0 - p)) as f32;
-    let mut mask = Vec::with_capacity(n + 3);
-    while mask.len() < n {
-        let word = rng.next_u64();
-        for shift in [0, 16, 32, 48] {
-            let keep = (word >> shift) & 0xffff >= threshold;
-            mask.push(if keep { scale } else { 0.0 });
-        }
-    }
-    mask.truncate(n);
-    let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
-    x * mask
 }
 
 /// A layer's parameters as plain vectors, for the fused inference kernels.
@@ -91,19 +80,21 @@ struct FastParams {
     out_beta: Vec<f32>,
 }
 
+/// One transformer layer's weights: self-attention, its output projection and norm, the
+/// feed-forward pair and its norm (post-norm, as BERT).
 #[derive(Debug, Clone)]
-struct Layer {
-    q: Linear,
-    k: Linear,
-    v: Linear,
+pub struct Layer {
+    pub q: Linear,
+    pub k: Linear,
+    pub v: Linear,
     /// Stacked QKV projection and flat parameters for the fused kernels; only for inference,
     /// since copies made once would not follow training updates.
     fast: Option<FastParams>,
-    attn_out: Linear,
-    attn_norm: LayerNorm,
-    intermediate: Linear,
-    output: Linear,
-    out_norm: LayerNorm,
+    pub attn_out: Linear,
+    pub attn_norm: LayerNorm,
+    pub intermediate: Linear,
+    pub output: Linear,
+    pub out_norm: LayerNorm,
 }
 
 /// A BERT encoder: embeddings and transformer layers, returning the last hidden states.
@@ -119,18 +110,8 @@ pub struct Bert {
     layers: Vec<Layer>,
     config: BertConfig,
     exact_gelu: bool,
-    /// Training: the dense layers' matrix products in bf16 (mixed precision).
-    train_bf16: bool,
-}
-
-/// Layer norm; `differentiable` selects the training op (candle's fused kernel has no backward).
-fn norm(ln: &LayerNorm, x: &Tensor, eps: f64, differentiable: bool) -> candle_core::Result<Tensor> {
-    if differentiable {
-        let bias = ln.bias().expect("layer norm with bias");
-        autograd::layer_norm(x, ln.weight(), bias, eps)
-    } else {
-        ln.forward(x)
-    }
+    /// Number format of the fused kernels' products.
+    precision: Precision,
 }
 
 fn layer_norm(vb: VarBuilder, size: usize, eps: f64) -> candle_core::Result<LayerNorm> {
@@ -196,9 +177,8 @@ impl Names {
 impl FastParams {
     fn new(l: &Layer, precision: Precision) -> candle_core::Result<Self> {
         let flat = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
-        let bf16 = precision == Precision::Bf16;
         let weight = |t: &Tensor| -> candle_core::Result<Weight> {
-            Ok(Weight::new(flat(t)?, t.dim(0)?, bf16))
+            Ok(Weight::new(flat(t)?, t.dim(0)?, precision.format()))
         };
         Ok(FastParams {
             qkv_weight: weight(&Tensor::cat(&[&l.q.weight, &l.k.weight, &l.v.weight], 0)?)?,
@@ -317,15 +297,8 @@ impl Bert {
             layers,
             config: config.clone(),
             exact_gelu: config.hidden_act == "gelu",
-            train_bf16: false,
+            precision,
         })
-    }
-
-    /// Runs the training pass's dense-layer products on bf16-rounded operands with f32
-    /// accumulation (AMX with MKL), as mixed-precision training does; weights, their gradients
-    /// and everything between the products stay f32.
-    pub fn set_train_bf16(&mut self, on: bool) {
-        self.train_bf16 = on;
     }
 
     /// The model's configuration.
@@ -335,65 +308,21 @@ impl Bert {
 
     /// Last hidden states `[batch, seq, hidden]` for `input_ids` `[batch, seq]` (u32) under
     /// `attention_mask` `[batch, seq]` (1 real, 0 padding; padding on the right, as
-    /// [`crate::TextTokenizer::pad`] makes it). A model built for inference runs the fused
-    /// kernels in `Mode::Inference`; otherwise candle's differentiable ops run. `Mode::Train`
-    /// draws dropout masks from an unseeded generator; see [`Bert::forward_train`].
+    /// [`crate::TextTokenizer::pad`] makes it), without dropout: the fused kernels for a model
+    /// built for inference, candle's reference ops for one built for training.
     pub fn forward(
         &self,
         input_ids: &Tensor,
         attention_mask: &Tensor,
-        mode: Mode,
-    ) -> candle_core::Result<Tensor> {
-        let mut rng = (mode == Mode::Train).then(|| StdRng::seed_from_u64(rand::random()));
-        self.run(input_ids, attention_mask, mode, &mut rng)
-    }
-
-    /// Training forward pass with the model's dropout, its masks drawn from a generator seeded
-    /// with `seed`: the same seed gives the same masks, which makes resumed runs repeatable.
-    pub fn forward_train(
-        &self,
-        input_ids: &Tensor,
-        attention_mask: &Tensor,
-        seed: u64,
-    ) -> candle_core::Result<Tensor> {
-        let mut rng = Some(StdRng::seed_from_u64(seed));
-        self.run(input_ids, attention_mask, Mode::Train, &mut rng)
-    }
-
-    fn run(
-        &self,
-        input_ids: &Tensor,
-        attention_mask: &Tensor,
-        mode: Mode,
-        rng: &mut Option<StdRng>,
     ) -> candle_core::Result<Tensor> {
         let (b, l) = input_ids.dims2()?;
-        let cfg = &self.config;
-        let h = cfg.hidden_size;
-        let first = self.first_position as u32;
-        let positions = Tensor::arange(first, first + l as u32, input_ids.device())?;
-        let mut x = self
-            .word
-            .forward(input_ids)?
-            .broadcast_add(&self.position.forward(&positions)?)?;
-        if let Some(token_type) = &self.token_type {
-            x = x.broadcast_add(token_type)?;
-        }
-        let x = norm(&self.emb_norm, &x, cfg.layer_norm_eps, rng.is_some())?;
-        let mut x = dropout(&x, cfg.hidden_dropout_prob, rng)?.reshape((b * l, h))?;
-
-        let lengths = kernels::with_f32(attention_mask, |m| {
-            m.chunks_exact(l)
-                .map(|row| row.iter().filter(|&&v| v > 0.5).count())
-                .collect::<Vec<_>>()
-        })?;
-        if mode == Mode::Inference && self.layers.iter().all(|l| l.fast.is_some()) {
+        let h = self.config.hidden_size;
+        let x = self.emb_norm.forward(&self.embeddings(input_ids)?)?;
+        let mut x = x.reshape((b * l, h))?;
+        if self.layers.iter().all(|l| l.fast.is_some()) {
+            let lengths = lengths(attention_mask)?;
             for layer in &self.layers {
                 x = self.fused_layer(layer, &x, &lengths, b, l)?;
-            }
-        } else if let Some(rng) = rng.as_mut() {
-            for layer in &self.layers {
-                x = self.train_layer(layer, &x, &lengths, rng)?;
             }
         } else {
             for layer in &self.layers {
@@ -403,45 +332,36 @@ impl Bert {
         x.reshape((b, l, h))
     }
 
-    /// One training layer: the ops of `autograd` (dense layers with their bias, GELU and dropout,
-    /// attention with masked softmax and dropout, layer norm), each one autograd node; candle's
-    /// fused softmax and layer norm have no backward pass.
-    fn train_layer(
-        &self,
-        layer: &Layer,
-        x: &Tensor,
-        lengths: &[usize],
-        rng: &mut StdRng,
-    ) -> candle_core::Result<Tensor> {
-        use autograd::Activation::{GeluErf, Identity};
-        let cfg = &self.config;
-        let eps = cfg.layer_norm_eps;
-        let (hidden_p, attention_p) = (
-            cfg.hidden_dropout_prob as f32,
-            cfg.attention_probs_dropout_prob as f32,
-        );
-        let attention_dropout = Some((attention_p, rng.next_u64()));
-        let attn_out_dropout = Some((hidden_p, rng.next_u64()));
-        let output_dropout = Some((hidden_p, rng.next_u64()));
-        let dense = |lin: &Linear, x: &Tensor, act, dropout| {
-            autograd::dense(x, &lin.weight, &lin.bias, act, dropout, self.train_bf16)
-        };
-        let (q, k, v) = (
-            dense(&layer.q, x, Identity, None)?,
-            dense(&layer.k, x, Identity, None)?,
-            dense(&layer.v, x, Identity, None)?,
-        );
-        let nh = cfg.num_attention_heads;
-        let ctx = autograd::self_attention(&q, &k, &v, lengths, nh, attention_dropout)?;
-        let attn = dense(&layer.attn_out, &ctx, Identity, attn_out_dropout)?;
-        let x1 = norm(&layer.attn_norm, &(attn + x)?, eps, true)?;
-        let inter = if self.exact_gelu {
-            dense(&layer.intermediate, &x1, GeluErf, None)?
-        } else {
-            dense(&layer.intermediate, &x1, Identity, None)?.gelu()?
-        };
-        let out = dense(&layer.output, &inter, Identity, output_dropout)?;
-        norm(&layer.out_norm, &(out + x1)?, eps, true)
+    /// The sum of token, position and type embeddings `[batch, seq, hidden]`, before the
+    /// embedding layer norm.
+    pub fn embeddings(&self, input_ids: &Tensor) -> candle_core::Result<Tensor> {
+        let l = input_ids.dim(1)?;
+        let first = self.first_position as u32;
+        let positions = Tensor::arange(first, first + l as u32, input_ids.device())?;
+        let x = self
+            .word
+            .forward(input_ids)?
+            .broadcast_add(&self.position.forward(&positions)?)?;
+        match &self.token_type {
+            Some(token_type) => x.broadcast_add(token_type),
+            None => Ok(x),
+        }
+    }
+
+    /// The layer norm after the embeddings.
+    pub fn embedding_norm(&self) -> &LayerNorm {
+        &self.emb_norm
+    }
+
+    /// The transformer layers, first to last.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// Whether the feed-forward GELU is the exact (erf) one (`hidden_act: gelu`) rather than
+    /// the tanh approximation (`gelu_new`).
+    pub fn exact_gelu(&self) -> bool {
+        self.exact_gelu
     }
 
     /// One layer with candle's ops, no dropout: the reference the kernels are checked against.
@@ -453,10 +373,9 @@ impl Bert {
         l: usize,
     ) -> candle_core::Result<Tensor> {
         let b = attention_mask.dim(0)?;
-        let cfg = &self.config;
         let ctx = self.reference_attention(layer, x, attention_mask, b, l)?;
         let attn = layer.attn_out.forward(&ctx)?;
-        let x1 = norm(&layer.attn_norm, &(attn + x)?, cfg.layer_norm_eps, false)?;
+        let x1 = layer.attn_norm.forward(&(attn + x)?)?;
         let inter = layer.intermediate.forward(&x1)?;
         let inter = if self.exact_gelu {
             inter.gelu_erf()?
@@ -464,7 +383,7 @@ impl Bert {
             inter.gelu()?
         };
         let out = layer.output.forward(&inter)?;
-        norm(&layer.out_norm, &(out + x1)?, cfg.layer_norm_eps, false)
+        layer.out_norm.forward(&(out + x1)?)
     }
 
     /// Attention with candle's ops and an additive mask: the reference the kernels are checked
@@ -519,7 +438,13 @@ impl Bert {
             head_dim: cfg.hidden_size / cfg.num_attention_heads,
         };
         let qkv = kernels::linear(x, &fast.qkv_weight)?;
-        let ctx = kernels::attention(&qkv, &fast.qkv_bias, lengths, shape)?;
+        let ctx = kernels::attention(
+            &qkv,
+            &fast.qkv_bias,
+            lengths,
+            shape,
+            self.precision.format(),
+        )?;
         let attn = kernels::linear(&ctx, &fast.attn_out_weight)?;
         let x1 = kernels::add_bias_residual_layer_norm(
             &attn,
@@ -554,4 +479,14 @@ impl Bert {
     pub fn hidden_size(&self) -> usize {
         self.config.hidden_size
     }
+}
+
+/// Real tokens per row of an attention mask `[batch, seq]` (1 real, 0 padding on the right).
+pub fn lengths(attention_mask: &Tensor) -> candle_core::Result<Vec<usize>> {
+    let l = attention_mask.dim(1)?;
+    kernels::with_f32(attention_mask, |m| {
+        m.chunks_exact(l)
+            .map(|row| row.iter().filter(|&&v| v > 0.5).count())
+            .collect()
+    })
 }

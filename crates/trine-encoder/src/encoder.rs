@@ -6,13 +6,18 @@ use std::path::Path;
 use candle_core::{Device, Tensor};
 
 use crate::pooling::l2_normalize;
-use crate::{EncoderError, Head, Mode, ModelFolder, Precision, Result, TextTokenizer, Transformer};
+use crate::{EncoderError, Head, ModelFolder, Precision, Result, TextTokenizer, Transformer};
 
 /// Settings for [`Encoder`].
 #[derive(Debug, Clone)]
 pub struct EncoderOptions {
-    /// Texts per forward pass.
+    /// Texts per forward pass (without a token budget).
     pub batch_size: usize,
+    /// A token budget per forward pass instead of a fixed count, as text-embeddings-inference's
+    /// `--max-batch-tokens`: texts sorted by length fill a batch while its padded size (texts ×
+    /// the longest) stays within the budget, so short texts run in large batches and long ones
+    /// in small. A text longer than the budget runs alone.
+    pub max_batch_tokens: Option<usize>,
     /// Texts tokenized and length-sorted together; bounds memory on very large inputs.
     pub chunk_size: usize,
     /// Number format of the matrix products.
@@ -35,6 +40,7 @@ impl Default for EncoderOptions {
     fn default() -> Self {
         EncoderOptions {
             batch_size: 32,
+            max_batch_tokens: None,
             chunk_size: 16_384,
             precision: Precision::F32,
             truncate_dim: None,
@@ -139,9 +145,9 @@ impl Encoder {
     /// tokens are a prompt (left out of pooling when the folder says so).
     pub fn embed_tokens(&self, ids: &[&[u32]], prompt_tokens: usize) -> Result<Tensor> {
         let batch = self.tokenizer.pad(ids, &self.device)?;
-        let hidden =
-            self.model
-                .forward(&batch.input_ids, &batch.attention_mask, Mode::Inference)?;
+        let hidden = self
+            .model
+            .forward(&batch.input_ids, &batch.attention_mask)?;
         let pooled = self
             .head
             .apply(&hidden, &batch.attention_mask, prompt_tokens)?;
@@ -246,7 +252,11 @@ impl Encoder {
             // a batch have similar lengths, so little time goes to padding.
             let mut order: Vec<usize> = (0..ids.len()).collect();
             order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
-            for batch in order.chunks(batch_size) {
+            let lengths: Vec<usize> = order.iter().map(|&i| ids[i].len()).collect();
+            let mut start = 0;
+            for end in batch_ends(&lengths, batch_size, self.options.max_batch_tokens) {
+                let batch = &order[start..end];
+                start = end;
                 let rows: Vec<&[u32]> = batch.iter().map(|&i| ids[i].as_slice()).collect();
                 let emb = self.embed_tokens(&rows, prompt_tokens)?.to_vec2::<f32>()?;
                 for (&i, v) in batch.iter().zip(emb) {
@@ -284,5 +294,36 @@ impl Encoder {
             None => self.tokenizer.encode(texts)?,
         };
         Ok(ids.iter().map(Vec::len).collect())
+    }
+}
+
+/// Where each batch ends in `lengths` (sorted longest first): every `batch_size` texts, or with a
+/// token budget as many as fit padded (count × the first, longest, length), at least one.
+fn batch_ends(lengths: &[usize], batch_size: usize, max_batch_tokens: Option<usize>) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut start = 0;
+    while start < lengths.len() {
+        let take = match max_batch_tokens {
+            Some(budget) => (budget / lengths[start].max(1)).max(1),
+            None => batch_size,
+        };
+        start = (start + take).min(lengths.len());
+        ends.push(start);
+    }
+    ends
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batch_ends;
+
+    #[test]
+    fn batches_follow_the_count_or_the_token_budget() {
+        let lengths = [256, 200, 100, 100, 50, 10, 10, 10];
+        assert_eq!(batch_ends(&lengths, 3, None), vec![3, 6, 8]);
+        // 512 tokens: 256 with 200 padded to 256, then five from 100 down (5 × 100), the rest.
+        assert_eq!(batch_ends(&lengths, 3, Some(512)), vec![2, 7, 8]);
+        assert_eq!(batch_ends(&lengths, 3, Some(100)), vec![1, 2, 3, 4, 6, 8]);
+        assert_eq!(batch_ends(&[], 3, Some(100)), Vec::<usize>::new());
     }
 }

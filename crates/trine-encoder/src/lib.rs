@@ -3,12 +3,11 @@
 //! [`ModelFolder`] reads a sentence-transformers model folder (`config.json`, `tokenizer.json`,
 //! `model.safetensors`, `modules.json`, pooling, Dense and Normalize modules, prompts);
 //! [`Family`] says which architecture `config.json` names and [`Transformer`] runs it (trine's
-//! fused [`Bert`], with dropout that works in training mode, or candle-transformers' DistilBERT,
-//! XLM-RoBERTa and ModernBERT); [`Head`] pools and applies the modules after the transformer;
+//! fused [`Bert`], whose weights trine-train's training pass runs on, or candle-transformers'
+//! DistilBERT, XLM-RoBERTa, ModernBERT and Qwen3); [`Head`] pools and applies the modules after the transformer;
 //! [`Encoder`] prompts, tokenizes, batches by length and runs it all, returning one vector per
 //! text in input order.
 
-mod autograd;
 mod bert;
 mod chunk;
 mod config;
@@ -17,14 +16,12 @@ mod error;
 mod family;
 mod fingerprint;
 mod head;
-mod kernels;
 mod pooling;
-pub mod seed;
 pub mod tiny;
 mod tokenize;
 mod transformer;
 
-pub use bert::{Bert, Mode, Precision};
+pub use bert::{lengths, Bert, Layer, Linear, Mode, Precision};
 pub use chunk::{Chunked, Chunking};
 pub use config::{
     BertConfig, BertLayout, DenseConfig, DenseModule, ModelFolder, PoolingConfig, PoolingModes,
@@ -34,10 +31,10 @@ pub use error::{EncoderError, Result};
 pub use family::{Family, Shape, SUPPORTED};
 pub use fingerprint::fingerprint;
 pub use head::{Activation, Dense, Head};
-pub use kernels::flush_denormals;
 pub use pooling::{pool, Pooling};
 pub use tokenize::{Batch, TextTokenizer};
 pub use transformer::Transformer;
+pub use trine_kernels::flush_denormals;
 
 /// Re-exported so that callers can build tensors and devices without naming candle themselves.
 pub use candle_core;

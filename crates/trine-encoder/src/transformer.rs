@@ -87,16 +87,14 @@ impl Transformer {
     }
 
     /// Last hidden states `[batch, seq, hidden]` for `input_ids` `[batch, seq]` (u32) under
-    /// `attention_mask` `[batch, seq]` (f32, 1 real, 0 padding on the right). Only BERT has a
-    /// training mode with dropout; the other families ignore `mode`.
+    /// `attention_mask` `[batch, seq]` (f32, 1 real, 0 padding on the right), without dropout.
     pub fn forward(
         &self,
         input_ids: &Tensor,
         attention_mask: &Tensor,
-        mode: Mode,
     ) -> candle_core::Result<Tensor> {
         match self {
-            Transformer::Bert(bert) => bert.forward(input_ids, attention_mask, mode),
+            Transformer::Bert(bert) => bert.forward(input_ids, attention_mask),
             Transformer::DistilBert(model) => {
                 // DistilBERT wants `true` where a key must be hidden, broadcast over heads and
                 // queries.
@@ -114,7 +112,7 @@ impl Transformer {
         }
     }
 
-    /// The BERT model, for the paths only it has (training with dropout, the fused kernels).
+    /// The BERT model, for the paths only it has (the fused kernels, the weights training reads).
     pub fn bert(&self) -> Option<&Bert> {
         match self {
             Transformer::Bert(bert) => Some(bert),

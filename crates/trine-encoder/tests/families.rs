@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use trine_encoder::candle_core::{DType, Device};
 use trine_encoder::candle_nn::VarBuilder;
-use trine_encoder::{Bert, Encoder, EncoderOptions, Head, Mode, ModelFolder, TextTokenizer};
+use trine_encoder::{Bert, Encoder, EncoderOptions, Mode, ModelFolder};
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -179,9 +179,9 @@ fn truncate_dim_keeps_a_renormalised_prefix() {
     assert!(err.contains("1..=32"), "{err}");
 }
 
-/// BERT, XLM-RoBERTa and DistilBERT run on trine's BERT too, the forward pass training runs:
-/// its fused kernels, candle's reference ops and the differentiable training ops (dropout set to
-/// 0) all reproduce sentence-transformers' embeddings of the fixture.
+/// BERT, XLM-RoBERTa and DistilBERT run on trine's BERT too, whose weights training runs on:
+/// its fused kernels and candle's reference ops both reproduce sentence-transformers' embeddings
+/// of the fixture (trine-train checks its training pass the same way).
 #[test]
 fn bert_shaped_families_match_on_trines_bert() {
     let mut seen = std::collections::BTreeSet::new();
@@ -195,12 +195,13 @@ fn bert_shaped_families_match_on_trines_bert() {
         let rows = rows(&dir);
         let texts: Vec<&str> = rows.iter().map(|r| r["text"].as_str().unwrap()).collect();
         let want: Vec<Vec<f32>> = rows.iter().map(|r| floats(&r["embedding"])).collect();
-        let weights = || unsafe {
-            VarBuilder::from_mmaped_safetensors(&[&folder.weights], DType::F32, &Device::Cpu)
-                .unwrap()
-        };
         for (path, mode) in [("fused", Mode::Inference), ("reference", Mode::Train)] {
-            let bert = Bert::new(weights(), &config, mode).unwrap();
+            // SAFETY: the fixture is memory-mapped read-only.
+            let vb = unsafe {
+                VarBuilder::from_mmaped_safetensors(&[&folder.weights], DType::F32, &Device::Cpu)
+            }
+            .unwrap();
+            let bert = Bert::new(vb, &config, mode).unwrap();
             let options = EncoderOptions {
                 batch_size: 4,
                 ..Default::default()
@@ -211,26 +212,6 @@ fn bert_shaped_families_match_on_trines_bert() {
             eprintln!("{name:<28} {path:<9} worst cosine {cos:.8}  max abs diff {abs:.2e}");
             assert!(cos >= 0.99999, "{name} {path}: worst cosine {cos}");
         }
-        let mut no_dropout = config.clone();
-        no_dropout.hidden_dropout_prob = 0.0;
-        no_dropout.attention_probs_dropout_prob = 0.0;
-        let bert = Bert::new(weights(), &no_dropout, Mode::Train).unwrap();
-        let tok = TextTokenizer::load(&folder).unwrap();
-        let head = Head::load(&folder, &Device::Cpu).unwrap();
-        let mut got = Vec::new();
-        for chunk in texts.chunks(4) {
-            let ids = tok.encode(chunk).unwrap();
-            let ids: Vec<&[u32]> = ids.iter().map(Vec::as_slice).collect();
-            let batch = tok.pad(&ids, &Device::Cpu).unwrap();
-            let hidden = bert
-                .forward_train(&batch.input_ids, &batch.attention_mask, 1)
-                .unwrap();
-            let pooled = head.apply(&hidden, &batch.attention_mask, 0).unwrap();
-            got.extend(pooled.flatten_all().unwrap().to_vec1::<f32>().unwrap());
-        }
-        let (cos, abs) = compare(&got, &want);
-        eprintln!("{name:<28} training  worst cosine {cos:.8}  max abs diff {abs:.2e}");
-        assert!(cos >= 0.99999, "{name} training path: worst cosine {cos}");
     }
     let seen: Vec<&str> = seen.into_iter().collect();
     assert_eq!(seen, ["bert", "distilbert", "xlm-roberta"]);

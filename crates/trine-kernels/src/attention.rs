@@ -3,17 +3,48 @@
 //! Padding keys and queries are never computed: row `b` only attends within its first
 //! `lengths[b]` tokens, which is what the additive −∞ mask achieves in the reference formulation,
 //! and context rows at padding positions are left at zero (pooling masks them out).
+//!
+//! The two products per head (`Q·Kᵀ`, `P·V`) run in f32, or in bf16 with f32 accumulation (AMX)
+//! when the model runs in bf16; the softmax between them is always f32.
 
 use multiversion::multiversion;
 use rayon::prelude::*;
 
-use super::blas::{self, Operand};
-use super::{filled, tensor, vmath, with_f32, FlushDenormals};
+use super::blas::{Element, Operand};
+use super::linear::to_bf16;
+use super::{filled, tensor, vmath, with_f32, FlushDenormals, Format};
 use candle_core::{Result, Tensor};
+
+/// An element attention's products take, made from the f32 values around them.
+trait Gathered: Element + Default {
+    fn from_f32(v: f32) -> Self;
+    /// `src` as this type: itself for f32, a rounded copy in `buf` otherwise.
+    fn view<'a>(src: &'a [f32], buf: &'a mut Vec<Self>) -> &'a [Self];
+}
+
+impl Gathered for f32 {
+    fn from_f32(v: f32) -> Self {
+        v
+    }
+    fn view<'a>(src: &'a [f32], _buf: &'a mut Vec<Self>) -> &'a [Self] {
+        src
+    }
+}
+
+impl Gathered for u16 {
+    fn from_f32(v: f32) -> Self {
+        to_bf16(v)
+    }
+    fn view<'a>(src: &'a [f32], buf: &'a mut Vec<Self>) -> &'a [Self] {
+        buf.clear();
+        buf.extend(src.iter().map(|&v| to_bf16(v)));
+        buf
+    }
+}
 
 /// Shapes of one attention call.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct AttentionShape {
+pub struct AttentionShape {
     pub batch: usize,
     pub seq: usize,
     pub heads: usize,
@@ -37,8 +68,8 @@ fn softmax_rows(scores: &mut [f32], n: usize) {
 
 /// Copies head `h`'s slice of Q, K or V (with bias, times `scale`) for the first `len` tokens
 /// into a contiguous `[len, head_dim]` buffer.
-fn gather(
-    dst: &mut [f32],
+fn gather<T: Gathered>(
+    dst: &mut [T],
     qkv: &[f32],
     bias: &[f32],
     row_width: usize,
@@ -51,7 +82,7 @@ fn gather(
         let src = &qkv[i * row_width + col..i * row_width + col + hd];
         let b = &bias[col..col + hd];
         for ((d, &s), &bb) in dst[i * hd..(i + 1) * hd].iter_mut().zip(src).zip(b) {
-            *d = (s + bb) * scale;
+            *d = T::from_f32((s + bb) * scale);
         }
     }
 }
@@ -65,7 +96,7 @@ const QUERY_BLOCK: usize = 64;
 ///
 /// # Safety
 /// `out` must address `len` rows of `hidden` writable floats, `hidden` apart.
-unsafe fn attend_row(
+unsafe fn attend_row<T: Gathered>(
     out: *mut f32,
     rows: &[f32],
     bias: &[f32],
@@ -77,10 +108,11 @@ unsafe fn attend_row(
     let hd = shape.head_dim;
     let hidden = shape.heads * hd;
     let width = 3 * hidden;
-    let mut q = vec![0f32; len * hd];
-    let mut k = vec![0f32; len * hd];
-    let mut v = vec![0f32; len * hd];
+    let mut q = vec![T::default(); len * hd];
+    let mut k = vec![T::default(); len * hd];
+    let mut v = vec![T::default(); len * hd];
     let mut s = vec![0f32; QUERY_BLOCK.min(len) * len];
+    let mut p = Vec::new();
     for h in 0..shape.heads {
         gather(&mut q, rows, bias, width, h * hd, len, scale);
         gather(&mut k, rows, bias, width, hidden + h * hd, len, 1.0);
@@ -102,14 +134,14 @@ unsafe fn attend_row(
                 ld: hd,
                 trans: false,
             };
-            blas::sgemm(m, len, hd, q_op, k_op, s.as_mut_ptr(), len);
+            T::gemm(m, len, hd, q_op, k_op, s.as_mut_ptr(), len);
             softmax_rows(&mut s[..m * len], len);
             let s_op = Operand {
-                data: &s,
+                data: T::view(&s[..m * len], &mut p),
                 ld: len,
                 trans: false,
             };
-            blas::sgemm(
+            T::gemm(
                 m,
                 hd,
                 len,
@@ -123,12 +155,14 @@ unsafe fn attend_row(
 }
 
 /// `qkv` is `[batch*seq, 3*hidden]` (Q, K, V projections without bias), `bias` its `3*hidden`
-/// bias; returns the attention context `[batch*seq, hidden]`.
-pub(crate) fn attention(
+/// bias; returns the attention context `[batch*seq, hidden]`. `format` bf16 runs the two
+/// products per head in bf16 (int8 models keep attention in f32).
+pub fn attention(
     qkv: &Tensor,
     bias: &[f32],
     lengths: &[usize],
     shape: AttentionShape,
+    format: Format,
 ) -> Result<Tensor> {
     let AttentionShape {
         batch,
@@ -152,7 +186,11 @@ pub(crate) fn attention(
                             x.write(0.0);
                         }
                         let out = out.as_mut_ptr().cast::<f32>();
-                        attend_row(out, rows, bias, len, shape, scale);
+                        if format == Format::Bf16 {
+                            attend_row::<u16>(out, rows, bias, len, shape, scale);
+                        } else {
+                            attend_row::<f32>(out, rows, bias, len, shape, scale);
+                        }
                     })
             })
         }

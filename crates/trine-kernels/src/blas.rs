@@ -6,7 +6,7 @@
 /// `trans` is set (the product then reads `data` as `cols × rows`). `T` is `f32`, or `u16` for
 /// bf16 values (their upper 16 bits).
 #[derive(Clone, Copy)]
-pub(crate) struct Operand<'a, T = f32> {
+pub struct Operand<'a, T = f32> {
     pub data: &'a [T],
     pub ld: usize,
     pub trans: bool,
@@ -14,7 +14,7 @@ pub(crate) struct Operand<'a, T = f32> {
 
 /// An element type matrix products take: f32 (sgemm), or bf16 as `u16` (products on the AMX
 /// units with f32 accumulation where MKL is linked).
-pub(crate) trait Element: Copy + Send + Sync {
+pub trait Element: Copy + Send + Sync {
     /// `c[m, n] = a[m, k] · b[k, n]` on the calling thread.
     ///
     /// # Safety
@@ -57,15 +57,7 @@ impl Element for u16 {
 ///
 /// # Safety
 /// `c` must address `m` rows of `n` writable floats, `ldc` apart, that no one else touches.
-pub(crate) unsafe fn sgemm(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: Operand,
-    b: Operand,
-    c: *mut f32,
-    ldc: usize,
-) {
+pub unsafe fn sgemm(m: usize, n: usize, k: usize, a: Operand, b: Operand, c: *mut f32, ldc: usize) {
     debug_assert!(
         a.data.len() >= operand_extent(m, k, a) && b.data.len() >= operand_extent(k, n, b)
     );
@@ -110,6 +102,28 @@ mod imp {
         );
         #[link_name = "MKL_Set_Num_Threads_Local"]
         fn mkl_set_num_threads_local(n: i32) -> i32;
+        // Row-major: `a` is the unsigned operand, `b` the signed one (MKL swaps the types of the
+        // column-major routine the name describes).
+        fn cblas_gemm_s8u8s32(
+            layout: i32,
+            transa: i32,
+            transb: i32,
+            offsetc: i32,
+            m: i32,
+            n: i32,
+            k: i32,
+            alpha: f32,
+            a: *const u8,
+            lda: i32,
+            oa: i8,
+            b: *const i8,
+            ldb: i32,
+            ob: i8,
+            beta: f32,
+            c: *mut i32,
+            ldc: i32,
+            oc: *const i32,
+        );
         fn cblas_sgemm_pack_get_size(id: i32, m: i32, n: i32, k: i32) -> usize;
         fn cblas_sgemm_pack(
             layout: i32,
@@ -254,6 +268,37 @@ mod imp {
         product(cblas_sgemm, m, n, k, a, b, c, ldc)
     }
 
+    /// `c[m, n] = a[m, k] · bᵀ` for unsigned `a` and signed `b` `[n, k]`, in i32, on the calling
+    /// thread.
+    ///
+    /// # Safety
+    /// `a` must hold `m × k` values, `b` `n × k` and `c` `m × n`.
+    pub unsafe fn gemm_u8s8_mkl(m: usize, n: usize, k: usize, a: &[u8], b: &[i8], c: &mut [i32]) {
+        const FIX_OFFSET: i32 = 173;
+        let zero = 0i32;
+        mkl_set_num_threads_local(1);
+        cblas_gemm_s8u8s32(
+            ROW_MAJOR,
+            NO_TRANS,
+            TRANS,
+            FIX_OFFSET,
+            m as i32,
+            n as i32,
+            k as i32,
+            1.0,
+            a.as_ptr(),
+            k as i32,
+            0,
+            b.as_ptr(),
+            k as i32,
+            0,
+            0.0,
+            c.as_mut_ptr(),
+            n as i32,
+            &zero,
+        );
+    }
+
     pub(super) unsafe fn gemm_bf16(
         m: usize,
         n: usize,
@@ -269,7 +314,7 @@ mod imp {
     /// A weight `[n, k]` in f32, packed once in MKL's internal layout for `x · Wᵀ` products, so
     /// that each product skips re-packing it (~8% of an f32 forward pass, perf).
     #[derive(Debug, Clone)]
-    pub(crate) struct PackedF32 {
+    pub struct PackedF32 {
         data: Vec<f32>,
         n: usize,
         k: usize,
@@ -277,7 +322,7 @@ mod imp {
 
     impl PackedF32 {
         /// Packs row-major `[n, k]` values for products with up to `max_rows` rows.
-        pub(crate) fn new(w: &[f32], n: usize, k: usize, max_rows: usize) -> Self {
+        pub fn new(w: &[f32], n: usize, k: usize, max_rows: usize) -> Self {
             // SAFETY: the destination holds the size MKL asks for; `w` is n×k with ld = k.
             unsafe {
                 let bytes =
@@ -303,7 +348,7 @@ mod imp {
         ///
         /// # Safety
         /// `out` must address `rows × n` writable floats that no one else touches.
-        pub(crate) unsafe fn xwt(&self, out: *mut f32, x: &[f32]) {
+        pub unsafe fn xwt(&self, out: *mut f32, x: &[f32]) {
             let rows = x.len() / self.k;
             mkl_set_num_threads_local(1);
             cblas_sgemm_compute(
@@ -328,7 +373,7 @@ mod imp {
     /// Packing up front instead of on every call made the QKV projection ~1.5× faster (MKL 2025
     /// on the 2-core AMX machine: 138 → 210 GFLOP/s for 256-row blocks).
     #[derive(Debug, Clone)]
-    pub(crate) struct PackedBf16 {
+    pub struct PackedBf16 {
         data: Vec<u16>,
         n: usize,
         k: usize,
@@ -336,7 +381,7 @@ mod imp {
 
     impl PackedBf16 {
         /// Packs row-major bf16 `[n, k]` values for products with up to `max_rows` rows.
-        pub(crate) fn new(w: &[u16], n: usize, k: usize, max_rows: usize) -> Self {
+        pub fn new(w: &[u16], n: usize, k: usize, max_rows: usize) -> Self {
             // SAFETY: the destination holds the size MKL asks for; `w` is n×k with ld = k.
             unsafe {
                 let bytes = cblas_gemm_bf16bf16f32_pack_get_size(
@@ -365,7 +410,7 @@ mod imp {
         ///
         /// # Safety
         /// `out` must address `rows × n` writable floats that no one else touches.
-        pub(crate) unsafe fn xwt(&self, out: *mut f32, x: &[u16]) {
+        pub unsafe fn xwt(&self, out: *mut f32, x: &[u16]) {
             let rows = x.len() / self.k;
             // SAFETY: x is rows×k, out rows×n, and the packed buffer came from `pack` for n×k.
             {
@@ -470,7 +515,7 @@ mod imp {
 }
 
 #[cfg(feature = "mkl")]
-pub(crate) use imp::{PackedBf16, PackedF32};
+pub use imp::{gemm_u8s8_mkl, PackedBf16, PackedF32};
 
 #[cfg(test)]
 mod tests {

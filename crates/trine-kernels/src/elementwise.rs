@@ -56,17 +56,17 @@ fn map_rows(x: &Tensor, bias: &[f32], rows_fn: RowsFn) -> Result<Tensor> {
 }
 
 /// `gelu(x + bias)` for `x` of shape `[rows, bias.len()]`.
-pub(crate) fn bias_gelu(x: &Tensor, bias: &[f32]) -> Result<Tensor> {
+pub fn bias_gelu(x: &Tensor, bias: &[f32]) -> Result<Tensor> {
     map_rows(x, bias, bias_gelu_rows)
 }
 
 /// `x + bias` for `x` of shape `[rows, bias.len()]`.
-pub(crate) fn add_bias(x: &Tensor, bias: &[f32]) -> Result<Tensor> {
+pub fn add_bias(x: &Tensor, bias: &[f32]) -> Result<Tensor> {
     map_rows(x, bias, add_bias_rows)
 }
 
 /// Parameters of a layer norm.
-pub(crate) struct NormParams<'a> {
+pub struct NormParams<'a> {
     pub gamma: &'a [f32],
     pub beta: &'a [f32],
     pub eps: f32,
@@ -104,7 +104,7 @@ fn residual_norm_rows(
 }
 
 /// `layer_norm(x + bias + residual)`, all `[rows, bias.len()]`, as BERT's output sublayers.
-pub(crate) fn add_bias_residual_layer_norm(
+pub fn add_bias_residual_layer_norm(
     x: &Tensor,
     bias: &[f32],
     residual: &Tensor,

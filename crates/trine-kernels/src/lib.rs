@@ -1,27 +1,30 @@
-//! Fused CPU kernels for the inference forward pass.
+//! CPU kernels shared by trine's inference and training passes.
 //!
 //! candle's generic element-wise ops and its batched small matrix products leave most of the
-//! machine idle on a BERT layer (profiled with `examples/profile_forward.rs`: GELU, softmax, mask
-//! and bias adds took ~40% of a layer). These kernels fuse those passes, skip padding tokens in
-//! attention entirely, and vectorise `exp`/`erf`. They have no autograd: training uses the ops
-//! of `crate::autograd`, and tests check both paths agree.
+//! machine idle on a BERT layer (profiled with trine-encoder's `examples/profile_forward.rs`:
+//! GELU, softmax, mask and bias adds took ~40% of a layer). These kernels fuse those passes, skip
+//! padding tokens in attention entirely, and vectorise `exp`/`erf`. They have no autograd: the
+//! encoder's fused inference path calls them directly, and trine-train's autograd ops build their
+//! forward and backward passes from the same matrix products and vector math.
 
 mod attention;
-pub(crate) mod blas;
+pub mod blas;
 mod elementwise;
+pub mod int8;
 mod linear;
-pub(crate) mod vmath;
+pub mod seed;
+pub mod vmath;
 
-pub(crate) use attention::{attention, AttentionShape};
-pub(crate) use elementwise::{add_bias, add_bias_residual_layer_norm, bias_gelu, NormParams};
-pub(crate) use linear::{bf16_vec, linear, Weight};
+pub use attention::{attention, AttentionShape};
+pub use elementwise::{add_bias, add_bias_residual_layer_norm, bias_gelu, NormParams};
+pub use linear::{bf16_vec, linear, Format, Weight};
 
 use std::mem::MaybeUninit;
 
 use candle_core::{CpuStorage, Device, Result, Storage, Tensor};
 
 /// Calls `f` with the contiguous f32 data of a CPU tensor.
-pub(crate) fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
+pub fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
     let t = t.contiguous()?;
     let (storage, layout) = t.storage_and_layout();
     let Storage::Cpu(CpuStorage::F32(data)) = &*storage else {
@@ -36,7 +39,7 @@ pub(crate) fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> 
 ///
 /// # Safety
 /// `init` must write every element of the slice it is given.
-pub(crate) unsafe fn filled<T>(len: usize, init: impl FnOnce(&mut [MaybeUninit<T>])) -> Vec<T> {
+pub unsafe fn filled<T>(len: usize, init: impl FnOnce(&mut [MaybeUninit<T>])) -> Vec<T> {
     let mut v = Vec::with_capacity(len);
     init(&mut v.spare_capacity_mut()[..len]);
     v.set_len(len);
@@ -47,12 +50,12 @@ pub(crate) unsafe fn filled<T>(len: usize, init: impl FnOnce(&mut [MaybeUninit<T
 ///
 /// # Safety
 /// Every element of `s` must have been written.
-pub(crate) unsafe fn assume_init(s: &mut [MaybeUninit<f32>]) -> &mut [f32] {
+pub unsafe fn assume_init(s: &mut [MaybeUninit<f32>]) -> &mut [f32] {
     &mut *(s as *mut [MaybeUninit<f32>] as *mut [f32])
 }
 
 /// Wraps an owned buffer as a CPU tensor.
-pub(crate) fn tensor(data: Vec<f32>, shape: (usize, usize)) -> Result<Tensor> {
+pub fn tensor(data: Vec<f32>, shape: (usize, usize)) -> Result<Tensor> {
     Tensor::from_vec(data, shape, &Device::Cpu)
 }
 
@@ -85,14 +88,14 @@ pub fn flush_denormals() -> u32 {
 /// Attention probabilities far below the peak fall under f32's normal range (~1e-38); on x86 every
 /// arithmetic op on such a subnormal takes a slow microcode path. They contribute nothing to a
 /// sum of probabilities near 1, so the fused kernels treat them as zero.
-pub(crate) struct FlushDenormals {
+pub struct FlushDenormals {
     #[cfg(target_arch = "x86_64")]
     saved: u32,
 }
 
 impl FlushDenormals {
     /// Sets flush-to-zero and denormals-are-zero for the current thread.
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
             FlushDenormals {
@@ -101,6 +104,12 @@ impl FlushDenormals {
         }
         #[cfg(not(target_arch = "x86_64"))]
         FlushDenormals {}
+    }
+}
+
+impl Default for FlushDenormals {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

@@ -12,6 +12,7 @@ use super::blas;
 use super::blas::Operand;
 use std::mem::MaybeUninit;
 
+use super::int8::QuantizedWeight;
 use super::{filled, tensor, with_f32};
 use candle_core::{Result, Tensor};
 
@@ -20,7 +21,7 @@ const ROWS_PER_TASK: usize = 256;
 
 /// Rounds an f32 to bf16 (round to nearest even), as its upper 16 bits.
 #[inline(always)]
-pub(crate) fn to_bf16(v: f32) -> u16 {
+pub fn to_bf16(v: f32) -> u16 {
     let bits = v.to_bits();
     let rounding = 0x7fff + ((bits >> 16) & 1);
     (bits.wrapping_add(rounding) >> 16) as u16
@@ -38,7 +39,7 @@ fn to_bf16_rows(dst: &mut [MaybeUninit<u16>], src: &[f32]) {
 }
 
 /// `src` rounded to bf16, in parallel blocks.
-pub(crate) fn bf16_vec(src: &[f32]) -> Vec<u16> {
+pub fn bf16_vec(src: &[f32]) -> Vec<u16> {
     const BLOCK: usize = 1 << 16;
     // SAFETY: the blocks tile the buffer and `to_bf16_rows` writes each in full.
     unsafe {
@@ -50,82 +51,91 @@ pub(crate) fn bf16_vec(src: &[f32]) -> Vec<u16> {
     }
 }
 
-/// A weight matrix `[n, k]` (row-major, as BERT stores it), ready for `x · Wᵀ` products: with
-/// MKL, packed once in its internal layout, in bf16 when the model runs in bf16.
-#[derive(Debug, Clone)]
-pub(crate) struct Weight {
-    n: usize,
-    k: usize,
-    #[cfg(feature = "mkl")]
-    packed: Packed,
-    #[cfg(not(feature = "mkl"))]
-    values: Vec<f32>,
+/// The number format a weight's products run in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    F32,
+    /// bf16 operands, f32 accumulation (AMX with MKL; f32 products without it).
+    Bf16,
+    /// Per-channel int8 weights, per-row dynamic int8 activations, i32 accumulation.
+    Int8,
 }
 
-#[cfg(feature = "mkl")]
+/// A weight matrix `[n, k]` (row-major, as BERT stores it), ready for `x · Wᵀ` products: with
+/// MKL, packed once in its internal layout (f32, bf16), or quantised once (int8).
 #[derive(Debug, Clone)]
-enum Packed {
+pub struct Weight {
+    n: usize,
+    k: usize,
+    stored: Stored,
+}
+
+#[derive(Debug, Clone)]
+enum Stored {
+    #[cfg(feature = "mkl")]
     F32(blas::PackedF32),
+    #[cfg(feature = "mkl")]
     Bf16(blas::PackedBf16),
+    #[cfg(not(feature = "mkl"))]
+    Plain(Vec<f32>),
+    Int8(QuantizedWeight),
 }
 
 impl Weight {
-    /// Wraps row-major `[n, k]` values; `bf16` rounds them to bf16 for AMX products (only with
-    /// MKL; without it products stay in f32).
-    pub(crate) fn new(values: Vec<f32>, n: usize, bf16: bool) -> Self {
+    /// Wraps row-major `[n, k]` values for products in `format`.
+    pub fn new(values: Vec<f32>, n: usize, format: Format) -> Self {
         let k = values.len() / n;
-        #[cfg(feature = "mkl")]
-        {
-            let packed = if bf16 {
+        let stored = match format {
+            Format::Int8 => Stored::Int8(QuantizedWeight::new(&values, n)),
+            #[cfg(feature = "mkl")]
+            Format::Bf16 => {
                 let half: Vec<u16> = values.iter().map(|&v| to_bf16(v)).collect();
-                Packed::Bf16(blas::PackedBf16::new(&half, n, k, ROWS_PER_TASK))
-            } else {
-                Packed::F32(blas::PackedF32::new(&values, n, k, ROWS_PER_TASK))
-            };
-            Weight { n, k, packed }
-        }
-        #[cfg(not(feature = "mkl"))]
-        {
-            let _ = bf16;
-            Weight { n, k, values }
-        }
+                Stored::Bf16(blas::PackedBf16::new(&half, n, k, ROWS_PER_TASK))
+            }
+            #[cfg(feature = "mkl")]
+            Format::F32 => Stored::F32(blas::PackedF32::new(&values, n, k, ROWS_PER_TASK)),
+            #[cfg(not(feature = "mkl"))]
+            Format::F32 | Format::Bf16 => Stored::Plain(values),
+        };
+        Weight { n, k, stored }
     }
 
     /// `out[rows, n] = x[rows, k] · Wᵀ` on the calling thread; writes all of `out`.
     fn xwt(&self, out: &mut [MaybeUninit<f32>], x: &[f32]) {
         let (n, k) = (self.n, self.k);
         assert_eq!(out.len(), x.len() / k * n);
-        let out = out.as_mut_ptr().cast::<f32>();
-        #[cfg(feature = "mkl")]
-        match &self.packed {
-            // SAFETY (both arms): out holds rows×n floats, written by this call only.
-            Packed::F32(w) => unsafe { w.xwt(out, x) },
-            Packed::Bf16(w) => {
-                // SAFETY: to_bf16_rows writes every element.
-                let xb = unsafe { filled(x.len(), |dst| to_bf16_rows(dst, x)) };
-                unsafe { w.xwt(out, &xb) }
-            }
-        }
-        #[cfg(not(feature = "mkl"))]
-        {
-            let a = Operand {
-                data: x,
-                ld: k,
-                trans: false,
-            };
-            let b = Operand {
-                data: &self.values,
-                ld: k,
-                trans: true,
-            };
+        match &self.stored {
+            Stored::Int8(w) => w.xwt(out, x),
             // SAFETY: out holds rows×n floats, written by this call only.
-            unsafe { blas::sgemm(x.len() / k, n, k, a, b, out, n) }
+            #[cfg(feature = "mkl")]
+            Stored::F32(w) => unsafe { w.xwt(out.as_mut_ptr().cast(), x) },
+            #[cfg(feature = "mkl")]
+            Stored::Bf16(w) => {
+                // SAFETY: to_bf16_rows writes every element; out as above.
+                let xb = unsafe { filled(x.len(), |dst| to_bf16_rows(dst, x)) };
+                unsafe { w.xwt(out.as_mut_ptr().cast(), &xb) }
+            }
+            #[cfg(not(feature = "mkl"))]
+            Stored::Plain(values) => {
+                let a = Operand {
+                    data: x,
+                    ld: k,
+                    trans: false,
+                };
+                let b = Operand {
+                    data: values,
+                    ld: k,
+                    trans: true,
+                };
+                // SAFETY: out holds rows×n floats, written by this call only.
+                unsafe { blas::sgemm(x.len() / k, n, k, a, b, out.as_mut_ptr().cast(), n) }
+            }
         }
     }
 }
 
 /// `x · Wᵀ` for `x` `[rows, k]` and `weight` `[n, k]` (row-major, as stored by BERT).
-pub(crate) fn linear(x: &Tensor, weight: &Weight) -> Result<Tensor> {
+pub fn linear(x: &Tensor, weight: &Weight) -> Result<Tensor> {
     let (rows, k) = x.dims2()?;
     let n = weight.n;
     debug_assert_eq!(k, weight.k);

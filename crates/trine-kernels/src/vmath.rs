@@ -2,7 +2,7 @@
 
 /// e^x to about 2 ulp for x in [-87, 88] (Cephes `expf` polynomial); 0 below, +large above.
 #[inline(always)]
-pub(crate) fn exp(x: f32) -> f32 {
+pub fn exp(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     let x = x.clamp(-87.3, 88.7);
     let n = (x * LOG2E + 0.5).floor();
@@ -23,7 +23,7 @@ pub(crate) fn exp(x: f32) -> f32 {
 
 /// erf(x) with absolute error below 2e-7 (Abramowitz & Stegun 7.1.26 form with the exp above).
 #[inline(always)]
-pub(crate) fn erf(x: f32) -> f32 {
+pub fn erf(x: f32) -> f32 {
     let a = x.abs();
     let t = 1.0 / (1.0 + 0.327_591_1 * a);
     let poly = ((((1.061_405_4 * t - 1.453_152_1) * t + 1.421_413_8) * t - 0.284_496_72) * t
@@ -37,7 +37,7 @@ const LANES: usize = 16;
 
 /// Maximum of a slice (−∞ when empty), with independent lanes so it vectorises.
 #[inline(always)]
-pub(crate) fn max(x: &[f32]) -> f32 {
+pub fn max(x: &[f32]) -> f32 {
     let mut acc = [f32::NEG_INFINITY; LANES];
     let chunks = x.chunks_exact(LANES);
     let tail = chunks.remainder();
@@ -54,7 +54,7 @@ pub(crate) fn max(x: &[f32]) -> f32 {
 
 /// Sum of a slice, with independent lanes so it vectorises.
 #[inline(always)]
-pub(crate) fn sum(x: &[f32]) -> f32 {
+pub fn sum(x: &[f32]) -> f32 {
     let mut acc = [0f32; LANES];
     let chunks = x.chunks_exact(LANES);
     let tail = chunks.remainder();
@@ -68,7 +68,7 @@ pub(crate) fn sum(x: &[f32]) -> f32 {
 
 /// Dot product of two slices of equal length, lane-wise.
 #[inline(always)]
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; LANES];
     let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
     let tail: f32 = ca
@@ -87,7 +87,7 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 /// `Σ (x − c)²`, lane-wise.
 #[inline(always)]
-pub(crate) fn sum_squared_deviations(x: &[f32], c: f32) -> f32 {
+pub fn sum_squared_deviations(x: &[f32], c: f32) -> f32 {
     let mut acc = [0f32; LANES];
     let chunks = x.chunks_exact(LANES);
     let tail: f32 = chunks.remainder().iter().map(|v| (v - c) * (v - c)).sum();
@@ -101,7 +101,7 @@ pub(crate) fn sum_squared_deviations(x: &[f32], c: f32) -> f32 {
 
 /// Sum of squares of a slice, lane-wise.
 #[inline(always)]
-pub(crate) fn sum_squares(x: &[f32]) -> f32 {
+pub fn sum_squares(x: &[f32]) -> f32 {
     let mut acc = [0f32; LANES];
     let chunks = x.chunks_exact(LANES);
     let tail = chunks.remainder();
@@ -115,7 +115,7 @@ pub(crate) fn sum_squares(x: &[f32]) -> f32 {
 
 /// GELU with the exact (erf) form BERT uses: x/2 · (1 + erf(x/√2)).
 #[inline(always)]
-pub(crate) fn gelu(x: f32) -> f32 {
+pub fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 

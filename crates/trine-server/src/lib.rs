@@ -9,6 +9,7 @@
 //! 413.
 
 pub mod api;
+mod batcher;
 mod error;
 mod metrics;
 mod state;

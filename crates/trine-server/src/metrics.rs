@@ -1,7 +1,9 @@
-//! Prometheus metrics: requests and latency by route and status, and the index's size.
+//! Prometheus metrics: requests and latency by route and status, the encoder's batch sizes, and
+//! the index's size.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 /// The server's metric families.
@@ -11,6 +13,7 @@ pub struct Metrics {
     latency: HistogramVec,
     documents: IntGauge,
     bytes: IntGauge,
+    batch_sizes: Histogram,
 }
 
 impl Metrics {
@@ -45,11 +48,20 @@ impl Metrics {
         )
         .expect("valid metric");
         bytes.set(index_bytes as i64);
+        let batch_sizes = Histogram::with_opts(
+            HistogramOpts::new(
+                "trine_encoder_batch_texts",
+                "Texts the encoder ran in one batch (requests queued together)",
+            )
+            .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0]),
+        )
+        .expect("valid metric");
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(docs.clone()),
             Box::new(bytes.clone()),
+            Box::new(batch_sizes.clone()),
         ] {
             registry.register(c).expect("unique metric");
         }
@@ -59,7 +71,13 @@ impl Metrics {
             latency,
             documents: docs,
             bytes,
+            batch_sizes,
         }
+    }
+
+    /// The histogram the encoder's batching thread records each batch's size in.
+    pub fn batch_sizes(&self) -> Histogram {
+        self.batch_sizes.clone()
     }
 
     /// The served index changed (a new generation went live).

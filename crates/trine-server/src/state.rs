@@ -1,4 +1,5 @@
-//! What every request shares: the live index, the encoder, limits and metrics.
+//! What every request shares: the live index, the encoder and its batching queue, limits and
+//! metrics.
 //!
 //! The index is an `Arc` swapped when a new generation goes live (a write here, or a watcher
 //! that polls `CURRENT` for writes made elsewhere): a request keeps the generation it started on
@@ -13,6 +14,7 @@ use tokio::sync::Semaphore;
 use trine_encoder::Encoder;
 use trine_index::{DenseMethod, Index};
 
+use crate::batcher::Batcher;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 
@@ -31,8 +33,12 @@ pub struct Limits {
     pub max_batch: usize,
     /// Time a request may take, waiting for the encoder included (408 beyond).
     pub timeout: Duration,
-    /// Requests encoding at the same time; the rest wait their turn.
+    /// Document uploads that split into chunks encoding at the same time; the rest wait their
+    /// turn (queries and embeddings go through the batching queue instead).
     pub concurrent_encodes: usize,
+    /// Most texts the encoder takes from the queue for one batch (a larger request is a batch of
+    /// its own).
+    pub max_batch_texts: usize,
     /// Most documents in one `POST /documents` (413 beyond).
     pub max_documents: usize,
 }
@@ -47,6 +53,7 @@ impl Default for Limits {
             max_batch: 64,
             timeout: Duration::from_secs(30),
             concurrent_encodes: 2,
+            max_batch_texts: 64,
             max_documents: 1000,
         }
     }
@@ -65,7 +72,8 @@ pub struct DenseSettings {
 pub struct AppState {
     root: PathBuf,
     index: RwLock<Arc<Index>>,
-    pub encoder: Encoder,
+    pub encoder: Arc<Encoder>,
+    batcher: Batcher,
     pub limits: Limits,
     pub metrics: Metrics,
     dense: DenseSettings,
@@ -75,21 +83,30 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over an open index and the model that built it; writes are off until a token is set.
-    pub fn new(index: Index, encoder: Encoder, limits: Limits) -> AppState {
+    /// State over an open index and the model that built it, with the encoder's batching thread
+    /// started (errors: `max_batch_texts` is 0, or the thread could not be made); writes are off
+    /// until a token is set.
+    pub fn new(index: Index, encoder: Encoder, limits: Limits) -> std::io::Result<AppState> {
         let metrics = Metrics::new(index.len(), index.size_bytes());
         let encodes = Semaphore::new(limits.concurrent_encodes.max(1));
-        AppState {
+        let encoder = Arc::new(encoder);
+        let batcher = Batcher::start(
+            Arc::clone(&encoder),
+            limits.max_batch_texts,
+            metrics.batch_sizes(),
+        )?;
+        Ok(AppState {
             root: index.root().to_path_buf(),
             index: RwLock::new(Arc::new(index)),
             encoder,
+            batcher,
             limits,
             metrics,
             dense: DenseSettings::default(),
             write_token: None,
             writes: tokio::sync::Mutex::new(()),
             encodes,
-        }
+        })
     }
 
     /// Allows writes (`POST /documents`, deletes) to requests bearing `token`.
@@ -205,8 +222,8 @@ impl AppState {
         Ok(())
     }
 
-    /// Embeds texts on a blocking thread, at most `concurrent_encodes` requests at a time.
-    /// Returns the vectors (row-major) and the token count of each text.
+    /// Embeds texts in the encoder's next batch, with the prompt `role` takes. Returns the
+    /// vectors (row-major) and the token count of each text.
     pub async fn encode(
         self: &std::sync::Arc<Self>,
         texts: Vec<String>,
@@ -222,20 +239,10 @@ impl AppState {
         texts: Vec<String>,
         prompt: Option<String>,
     ) -> Result<(Vec<f32>, Vec<usize>), ApiError> {
-        self.encoding(move |state| {
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let prompt = prompt.as_deref();
-            let vectors = state
-                .encoder
-                .encode_prompted(&refs, prompt, &mut |_| {})
-                .map_err(|e| ApiError::internal(format!("encoding failed: {e}")))?;
-            let tokens = state
-                .encoder
-                .token_counts_prompted(&refs, prompt)
-                .map_err(|e| ApiError::internal(format!("tokenizing failed: {e}")))?;
-            Ok((vectors, tokens))
-        })
-        .await
+        self.batcher
+            .encode(texts, prompt)
+            .await
+            .map_err(ApiError::internal)
     }
 
     /// Embeds documents' full texts for the index: one vector each, or one per chunk with

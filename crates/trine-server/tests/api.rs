@@ -85,7 +85,9 @@ fn start_full(limits: Limits, token: Option<&str>) -> Server {
     };
     let root = dir.path().join("idx");
     let index = Index::build(&root, &docs, &vectors, info, false).unwrap();
-    let state = AppState::new(index, encoder, limits).with_write_token(token.map(String::from));
+    let state = AppState::new(index, encoder, limits)
+        .unwrap()
+        .with_write_token(token.map(String::from));
     let state = Arc::new(state);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();

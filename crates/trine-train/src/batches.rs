@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use trine_encoder::seed::mix;
+use trine_kernels::seed::mix;
 
 fn epoch_rng(seed: u64, epoch: usize) -> StdRng {
     StdRng::seed_from_u64(mix(seed ^ mix(epoch as u64)))

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use candle_core::{DType, Tensor, Var};
-use trine_encoder::seed::mix;
+use trine_kernels::seed::mix;
 
 use crate::model::TrainableModel;
 use crate::Result;

@@ -7,7 +7,8 @@
 //! * [`objective`]: how a batch of triplets feeds the chosen loss;
 //! * [`labels`]: class labels from a `label` column or from grouping retrieval rows;
 //! * [`model`]: the encoder's weights as trainable variables, saved in the sentence-transformers
-//!   layout;
+//!   layout; `forward`: the training pass over them (dropout, each op of `autograd` one node
+//!   with a hand-written backward pass);
 //! * [`optim`]: AdamW, the warm-up/decay schedule, gradient clipping;
 //! * [`data`]: what a run trains on: triplets with the split's judgements, or labelled texts;
 //! * [`batches`]: batches without duplicates, and P classes × K texts;
@@ -15,6 +16,7 @@
 //!   checkpoints ([`checkpoint`]) and curves ([`curves`]);
 //! * [`mine`]: hard negatives from a trine index, with false-negative guards.
 
+mod autograd;
 pub mod batches;
 pub mod checkpoint;
 pub mod curves;
@@ -22,6 +24,7 @@ pub mod data;
 pub mod dev;
 mod error;
 pub mod finetune;
+mod forward;
 mod gradients;
 pub mod labels;
 pub mod loss;

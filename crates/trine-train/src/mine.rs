@@ -21,8 +21,8 @@ use rand::seq::{IndexedRandom, SliceRandom};
 use rand::SeedableRng;
 use trine_corpus::beir::Split;
 use trine_corpus::triplets::Triplet;
-use trine_encoder::seed::mix;
 use trine_index::{Fusion, Index, Mode};
+use trine_kernels::seed::mix;
 
 use crate::{Result, TrainError};
 

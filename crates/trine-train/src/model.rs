@@ -20,6 +20,8 @@ pub struct TrainableModel {
     bert: Bert,
     head: Head,
     tokenizer: TextTokenizer,
+    /// The training pass's dense-layer products in bf16 (see [`TrainableModel::set_train_bf16`]).
+    bf16: bool,
 }
 
 /// The folder's configuration as trine's BERT reads it: training runs trine's BERT, the one
@@ -68,12 +70,14 @@ impl TrainableModel {
             bert,
             head,
             tokenizer,
+            bf16: false,
         })
     }
 
-    /// Runs the training pass's matrix products in bf16 (see [`Bert::set_train_bf16`]).
+    /// Runs the training pass's dense-layer products on bf16-rounded operands with f32
+    /// accumulation (mixed precision); weights and gradients stay f32.
     pub fn set_train_bf16(&mut self, on: bool) {
-        self.bert.set_train_bf16(on);
+        self.bf16 = on;
     }
 
     /// The folder the model was loaded from.
@@ -95,9 +99,13 @@ impl TrainableModel {
     /// dropout masks drawn from `seed`.
     pub fn embed(&self, ids: &[&[u32]], seed: u64) -> Result<Tensor> {
         let batch = self.tokenizer.pad(ids, &Device::Cpu)?;
-        let hidden = self
-            .bert
-            .forward_train(&batch.input_ids, &batch.attention_mask, seed)?;
+        let hidden = crate::forward::forward_train(
+            &self.bert,
+            &batch.input_ids,
+            &batch.attention_mask,
+            seed,
+            self.bf16,
+        )?;
         // Dense modules after pooling stay frozen: they are constants, not variables.
         Ok(self.head.apply(&hidden, &batch.attention_mask, 0)?)
     }

@@ -81,9 +81,13 @@ pub struct ServeArgs {
     /// Seconds a request may take (408 beyond).
     #[arg(long, default_value_t = 30)]
     pub timeout_secs: u64,
-    /// Requests encoding at the same time; the rest wait.
+    /// Document uploads split into chunks that encode at the same time; the rest wait.
     #[arg(long, default_value_t = 2)]
     pub concurrent_encodes: usize,
+    /// Most texts one encoder batch takes from the queue: concurrent searches and embedding
+    /// requests are encoded together (a larger request is a batch of its own).
+    #[arg(long, env = "TRINE_MAX_BATCH_TEXTS", default_value_t = 64)]
+    pub max_batch_texts: usize,
     /// Token that writes (POST /documents, deletes) must bear as `Authorization: Bearer TOKEN`;
     /// without one, writes are off and the index is read-only over HTTP.
     #[arg(long, env = "TRINE_WRITE_TOKEN", hide_env_values = true)]
@@ -473,8 +477,13 @@ pub struct ModelArgs {
     /// Texts per forward pass.
     #[arg(long, env = "TRINE_BATCH_SIZE", default_value_t = 32)]
     pub batch_size: usize,
-    /// Number format of the encoder's matrix products: f32 (reproduces sentence-transformers) or
-    /// bf16 (faster on CPUs with AMX; needs the MKL build).
+    /// Fill each forward pass up to this many (padded) tokens instead of --batch-size texts:
+    /// short texts run in large batches, long ones in small (text-embeddings-inference's
+    /// --max-batch-tokens).
+    #[arg(long, env = "TRINE_MAX_BATCH_TOKENS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_batch_tokens: Option<u64>,
+    /// Number format of the encoder's matrix products: f32 (reproduces sentence-transformers),
+    /// bf16 (faster on CPUs with AMX; needs the MKL build) or int8 (quantised linear layers).
     #[arg(long, value_enum, env = "TRINE_DTYPE", default_value_t = DtypeArg::F32)]
     pub dtype: DtypeArg,
     /// Prompt every text with the model's prompt of this name (`config_sentence_transformers.json`);
@@ -493,6 +502,24 @@ pub struct ModelArgs {
 /// Encoder number format.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum DtypeArg {
+    F32,
+    Bf16,
+    Int8,
+}
+
+impl From<DtypeArg> for trine_encoder::Precision {
+    fn from(d: DtypeArg) -> Self {
+        match d {
+            DtypeArg::F32 => trine_encoder::Precision::F32,
+            DtypeArg::Bf16 => trine_encoder::Precision::Bf16,
+            DtypeArg::Int8 => trine_encoder::Precision::Int8,
+        }
+    }
+}
+
+/// Number format of the training pass's matrix products.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum TrainDtypeArg {
     F32,
     Bf16,
 }

@@ -16,8 +16,8 @@ use rayon::prelude::*;
 use super::dropout::dropout_scales;
 use super::rows::mul_into;
 use super::{contiguous_f32, storage_f32};
-use crate::kernels::blas::{sgemm, Operand};
-use crate::kernels::{vmath, FlushDenormals};
+use trine_kernels::blas::{sgemm, Operand};
+use trine_kernels::{vmath, FlushDenormals};
 
 /// Shapes and settings of one attention call.
 struct Attention {

@@ -17,8 +17,8 @@ use super::dropout::dropout_scales;
 use super::gelu;
 use super::rows::{add_assign, mul_assign};
 use super::{contiguous_f32, storage_f32};
-use crate::kernels::blas::{Element, Operand};
-use crate::kernels::{assume_init, bf16_vec, filled};
+use trine_kernels::blas::{Element, Operand};
+use trine_kernels::{assume_init, bf16_vec, filled};
 
 /// Rows per parallel task (products for `y` and `dx`, bias-gradient partial sums); fixed, so
 /// the order of the sums never changes and a resumed run repeats bit for bit.
@@ -367,6 +367,31 @@ mod tests {
         (y * Tensor::from_vec(mask, (rows, n), &Device::Cpu).unwrap()).unwrap()
     }
 
+    /// Gradients of `Σ up ⊙ a` and `Σ up ⊙ b` with respect to x, W and b: for each, the
+    /// largest difference and the largest magnitude of `b`'s.
+    fn gradient_gaps(
+        a: Tensor,
+        b: Tensor,
+        up: &Tensor,
+        vars: [(&'static str, &Var); 3],
+    ) -> Vec<(&'static str, f32, f32)> {
+        let ga = (a * up).unwrap().sum_all().unwrap().backward().unwrap();
+        let gb = (b * up).unwrap().sum_all().unwrap().backward().unwrap();
+        vars.into_iter()
+            .map(|(name, v)| {
+                let (x, r) = (ga.get(v).unwrap(), gb.get(v).unwrap());
+                let scale = r
+                    .abs()
+                    .unwrap()
+                    .max_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap();
+                (name, max_diff(x, r), scale)
+            })
+            .collect()
+    }
+
     fn check(rows: usize, k: usize, n: usize, activation: Activation, dropout: Option<(f32, u64)>) {
         let dev = Device::Cpu;
         let var = |shape: &[usize], std: f32| {
@@ -381,26 +406,11 @@ mod tests {
             "value {}",
             max_diff(&ours, &theirs)
         );
-        let g1 = (ours * &up).unwrap().sum_all().unwrap().backward().unwrap();
-        let g2 = (theirs * &up)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        for (name, v) in [("x", &x), ("W", &w), ("b", &b)] {
-            let (a, r) = (g1.get(v).unwrap(), g2.get(v).unwrap());
-            let scale = r
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap();
+        let vars = [("x", &x), ("W", &w), ("b", &b)];
+        for (name, diff, scale) in gradient_gaps(ours, theirs, &up, vars) {
             assert!(
-                max_diff(a, r) < 1e-5 * scale.max(1.0),
-                "d{name} differs by {} ({activation:?}, {dropout:?})",
-                max_diff(a, r)
+                diff < 1e-5 * scale.max(1.0),
+                "d{name} differs by {diff} ({activation:?}, {dropout:?})"
             );
         }
     }
@@ -439,23 +449,8 @@ mod tests {
             assert!(diff < 1e-4, "value differs by {diff} ({activation:?})");
             let up = Tensor::randn(0f32, 1.0, (rows, n), &dev).unwrap();
             let f32_out = dense(&x, &w, &b, activation, Some((0.1, 5)), false).unwrap();
-            let g16 = (ours * &up).unwrap().sum_all().unwrap().backward().unwrap();
-            let g32 = (f32_out * &up)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            for (name, v) in [("x", &x), ("W", &w), ("b", &b)] {
-                let (a, r) = (g16.get(v).unwrap(), g32.get(v).unwrap());
-                let scale = r
-                    .abs()
-                    .unwrap()
-                    .max_all()
-                    .unwrap()
-                    .to_scalar::<f32>()
-                    .unwrap();
-                let diff = max_diff(a, r);
+            let vars = [("x", &x), ("W", &w), ("b", &b)];
+            for (name, diff, scale) in gradient_gaps(ours, f32_out, &up, vars) {
                 assert!(diff > 0.0 || name == "b", "d{name}: bf16 changed nothing");
                 assert!(
                     diff < 2e-2 * scale,

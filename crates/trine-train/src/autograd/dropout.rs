@@ -1,6 +1,6 @@
 //! Dropout masks that any op can recompute from (seed, row, element).
 
-use crate::seed::mix;
+use trine_kernels::seed::mix;
 
 /// Elements per block of hashed words (four 16-bit draws per 64-bit word).
 const BLOCK: usize = 256;

@@ -3,7 +3,7 @@
 
 use std::mem::MaybeUninit;
 
-use crate::kernels::vmath;
+use trine_kernels::vmath;
 
 /// `gelu'(v)`.
 #[inline(always)]

@@ -6,7 +6,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::{contiguous_f32, storage_f32};
-use crate::kernels::vmath;
+use trine_kernels::vmath;
 
 /// Rows per parallel task; fixed, so the order of the γ/β gradient sums never changes.
 const ROWS: usize = 64;

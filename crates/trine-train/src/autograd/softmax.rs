@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::contiguous_f32;
 use super::dropout::dropout_scales;
-use crate::kernels::vmath;
+use trine_kernels::vmath;
 
 struct SoftmaxDropout {
     /// Real (unpadded) length of each sequence of the batch.

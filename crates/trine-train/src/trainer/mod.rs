@@ -7,14 +7,14 @@
 //! same path as one that was never interrupted.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use candle_core::{Device, Tensor, Var};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use trine_encoder::seed::mix;
 use trine_encoder::{EncoderOptions, Precision};
+use trine_kernels::seed::mix;
 
 use crate::batches;
 use crate::checkpoint::{self, RunState};
@@ -23,155 +23,16 @@ use crate::data::TrainData;
 use crate::dev::Dev;
 use crate::gradients::{accumulate, Grads, LossOf};
 use crate::model::TrainableModel;
-use crate::objective::{BatchEmbeddings, Objective};
-use crate::optim::{clip_grad_norm, decays, schedule, AdamW, AdamWConfig, Param};
+use crate::objective::BatchEmbeddings;
+use crate::optim::{clip_grad_norm, decays, schedule, AdamW, Param};
 use crate::prepared::Prepared;
 use crate::{Result, TrainError};
 
-/// How class proxies start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ProxyInit {
-    /// Standard normal values.
-    Random,
-    /// The mean embedding of each class's texts under the starting model.
-    Mean,
-}
+mod config;
+mod run;
 
-/// Settings of a run (saved in every checkpoint; a resume must use the same ones).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct TrainConfig {
-    pub objective: Objective,
-    /// Triplets per micro-batch.
-    pub batch_size: usize,
-    /// Micro-batches per optimizer step.
-    pub accumulation: usize,
-    pub epochs: usize,
-    /// Peak learning rate of the encoder.
-    pub lr: f64,
-    /// Peak learning rate of the class proxies (proxy losses only).
-    pub proxy_lr: f64,
-    pub proxy_init: ProxyInit,
-    /// Fraction of the steps spent warming up.
-    pub warmup_ratio: f64,
-    /// Gradient-norm clipping threshold (0 turns it off).
-    pub max_grad_norm: f64,
-    pub adamw: AdamWConfig,
-    pub seed: u64,
-    /// Evaluate on the dev set every this many steps (0: only at the end).
-    pub eval_every: usize,
-    /// Write a checkpoint every this many steps (0: never).
-    pub checkpoint_every: usize,
-    /// Checkpoints kept.
-    pub keep_checkpoints: usize,
-    /// The run's length in optimizer steps, overriding `epochs` (the data is cycled as needed,
-    /// and the warm-up/decay schedule spans these steps), as Hugging Face's `max_steps`.
-    pub max_steps: Option<usize>,
-    /// Texts per forward pass with cached embedding gradients (GradCache), so that a large
-    /// batch fits in the memory of a small one; `None` embeds each batch in one pass.
-    #[serde(default)]
-    pub mini_batch: Option<usize>,
-    /// Labelled data: texts of each class per batch (K of P × K; P = batch size / K).
-    #[serde(default = "default_per_class")]
-    pub per_class: usize,
-    /// Mixed precision: the encoder's matrix products on bf16-rounded operands with f32
-    /// accumulation (AMX with MKL); weights, gradients and optimizer state stay f32.
-    #[serde(default)]
-    pub bf16: bool,
-}
-
-fn default_per_class() -> usize {
-    4
-}
-
-impl Default for TrainConfig {
-    /// `trine train`'s defaults: InfoNCE (scale 20), batch 16, one epoch at lr 2e-5, 10%
-    /// warm-up, clipping at 1, seed 42, a checkpoint every 20 steps.
-    fn default() -> Self {
-        TrainConfig {
-            objective: Objective::build(crate::LossKind::InfoNce, &Default::default()),
-            batch_size: 16,
-            accumulation: 1,
-            epochs: 1,
-            lr: 2e-5,
-            proxy_lr: 2e-3,
-            proxy_init: ProxyInit::Mean,
-            warmup_ratio: 0.1,
-            max_grad_norm: 1.0,
-            adamw: AdamWConfig::default(),
-            seed: 42,
-            eval_every: 0,
-            checkpoint_every: 20,
-            keep_checkpoints: 2,
-            max_steps: None,
-            mini_batch: None,
-            per_class: default_per_class(),
-            bf16: false,
-        }
-    }
-}
-
-impl TrainConfig {
-    /// Optimizer steps a run over `rows` training rows takes.
-    pub fn planned_steps(&self, rows: usize) -> usize {
-        self.max_steps.unwrap_or_else(|| {
-            rows.div_ceil(self.batch_size).div_ceil(self.accumulation) * self.epochs
-        })
-    }
-}
-
-/// Progress reports from the loop.
-pub trait Observer {
-    /// The run starts (or resumes) at `step` of `total`.
-    fn start(&mut self, step: usize, total: usize);
-    /// An optimizer step finished.
-    fn step(&mut self, record: &StepRecord);
-    /// A dev evaluation finished; `best` when it is the best so far.
-    fn eval(&mut self, record: &EvalRecord, best: bool);
-    /// A note for the user (data kept and dropped, checkpoint written...).
-    fn note(&mut self, message: &str);
-    /// Progress of a stage outside the training loop (embedding, mining): `done` of `total`.
-    fn progress(&mut self, _stage: &str, _done: usize, _total: usize) {}
-}
-
-/// What a finished run reports.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct TrainSummary {
-    pub objective: String,
-    pub rows: usize,
-    pub classes: usize,
-    pub steps: usize,
-    pub steps_per_epoch: usize,
-    pub epochs: usize,
-    /// Wall time of this invocation, evaluations and checkpoints included.
-    pub seconds: f64,
-    /// Mean wall time of a training step (forward, backward, update) in this invocation.
-    pub seconds_per_step: f64,
-    /// `seconds_per_step` × steps per epoch.
-    pub seconds_per_epoch: f64,
-    pub best: Option<EvalRecord>,
-    /// Every dev evaluation of the run (the dev curve).
-    pub evals: Vec<EvalRecord>,
-    pub resumed_from: Option<usize>,
-    pub output: PathBuf,
-}
-
-/// Where the run writes, and test hooks.
-pub struct RunOptions<'a> {
-    pub out: &'a Path,
-    /// Continue from the latest checkpoint in `out` (a fresh start if there is none).
-    pub resume: bool,
-    /// Start over even though `out` holds checkpoints of an earlier run (they are deleted);
-    /// without it such a fresh start is refused, so that no run's checkpoints are lost unasked.
-    pub overwrite: bool,
-    /// Sleep this long after every step (lets tests interrupt a run at a known point).
-    pub step_delay: std::time::Duration,
-    /// Precision of the dev-evaluation encoder.
-    pub eval_precision: Precision,
-    /// The starting model's dev metrics, when the caller measured them already on the same dev
-    /// set at `eval_precision`: step 0 records them instead of embedding the dev corpus again.
-    pub baseline: Option<BTreeMap<String, f64>>,
-}
+pub use config::{ProxyInit, TrainConfig};
+pub use run::{Observer, RunOptions, TrainSummary};
 
 /// A stable 64-bit FNV-1a digest of the training texts (not cryptographic; it only guards
 /// against resuming on a different file).
@@ -213,7 +74,7 @@ pub fn train(
     run: &RunOptions,
     observer: &mut dyn Observer,
 ) -> Result<TrainSummary> {
-    check_config(config, data)?;
+    config.check(data)?;
     if let Some(n) = dev.map(|d| d.overlap(data)).filter(|&n| n > 0) {
         return Err(TrainError::Data(format!(
             "{n} training rows belong to queries of the dev set; drop them first \
@@ -467,56 +328,6 @@ pub fn train(
         resumed_from,
         output: out.to_path_buf(),
     })
-}
-
-fn check_config(config: &TrainConfig, data: &TrainData) -> Result<()> {
-    let bad = |m: &str| Err(TrainError::Settings(m.into()));
-    if data.is_empty() {
-        return bad("no training rows");
-    }
-    if config.mini_batch == Some(0) {
-        return bad("the mini-batch size of cached gradients must be at least 1");
-    }
-    if let TrainData::Triplets { rows, .. } = data {
-        if config.objective.needs_negatives() && rows.iter().any(|t| t.negative.is_none()) {
-            return Err(TrainError::Settings(format!(
-                "{} needs each row's negative, and the rows are (query, positive) pairs; use \
-                 infonce (in-batch negatives), a mined loss or a proxy loss, or mine negatives",
-                config.objective.name()
-            )));
-        }
-    }
-    if data.is_labelled() {
-        if !config.objective.works_on_labels() {
-            return Err(TrainError::Settings(format!(
-                "{} needs (query, positive, negative) triplets; on labelled texts use batch-all, \
-                 batch-hard, semi-hard, proxy-nca, proxy-anchor or infonce",
-                config.objective.name()
-            )));
-        }
-        if config.per_class < 2 {
-            return bad("labelled batches need at least 2 texts per class (K ≥ 2)");
-        }
-        if config.batch_size < 2 * config.per_class {
-            return Err(TrainError::Settings(format!(
-                "a batch of {} with {} texts per class holds fewer than 2 classes; raise the \
-                 batch size to at least {}",
-                config.batch_size,
-                config.per_class,
-                2 * config.per_class
-            )));
-        }
-    }
-    if config.batch_size == 0 || config.accumulation == 0 || config.epochs == 0 {
-        return bad("batch size, accumulation and epochs must be at least 1");
-    }
-    if config.lr.is_nan() || config.lr <= 0.0 || !config.lr.is_finite() {
-        return bad("the learning rate must be positive");
-    }
-    if matches!(config.objective, Objective::Quadruplet(_)) && config.batch_size < 2 {
-        return bad("quadruplet loss takes its second negative from another row: batch size ≥ 2");
-    }
-    Ok(())
 }
 
 /// Adds one micro-batch's weighted gradient to `grads`; returns its loss.

@@ -219,7 +219,7 @@ pub struct TrainingFlags {
     /// accumulates in f32, weights and gradients stay f32 (train and labelled finetune: f32;
     /// finetune on a BEIR folder: bf16).
     #[arg(long, value_enum)]
-    pub train_dtype: Option<DtypeArg>,
+    pub train_dtype: Option<TrainDtypeArg>,
     /// Write a resumable checkpoint every this many steps (0: never; 20).
     #[arg(long)]
     pub checkpoint_every: Option<usize>,

@@ -46,9 +46,10 @@ pub fn run(cli: &Cli, args: &EmbedArgs) -> anyhow::Result<()> {
             "docs_per_s": docs.len() as f64 / secs,
             "tokens_per_s": tokens as f64 / secs,
             "batch_size": args.model.batch_size,
+            "max_batch_tokens": args.model.max_batch_tokens,
             "max_seq_length": encoder.folder().max_seq_length,
             "threads": rayon::current_num_threads(),
-            "dtype": "f32",
+            "dtype": format!("{:?}", encoder.options().precision).to_lowercase(),
             "peak_rss_mib": trine_train::peak_rss_mib(),
         });
         shared::write_json(path, &report)?;

@@ -5,7 +5,7 @@ use trine_encoder::Precision;
 use trine_train::finetune::{finetune, recipe, DevOptions, FinetuneData, FinetuneOptions};
 
 use super::flags;
-use crate::cli::{Cli, DtypeArg, FinetuneArgs};
+use crate::cli::{Cli, FinetuneArgs};
 use crate::data_root;
 
 pub fn run(cli: &Cli, args: &FinetuneArgs) -> anyhow::Result<()> {
@@ -51,10 +51,7 @@ pub fn run(cli: &Cli, args: &FinetuneArgs) -> anyhow::Result<()> {
         resume: args.training.resume,
         overwrite: args.training.overwrite,
         eval_precision: flags::eval_precision(&args.training, Precision::Bf16),
-        report_precision: match args.report_dtype {
-            DtypeArg::F32 => Precision::F32,
-            DtypeArg::Bf16 => Precision::Bf16,
-        },
+        report_precision: args.report_dtype.into(),
     };
     let mut bar = flags::Bar::new();
     let report = finetune(&data, &options, &mut bar)?;

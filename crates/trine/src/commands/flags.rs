@@ -10,8 +10,8 @@ use trine_train::mine::{MineOptions, PositiveChoice, Sampling};
 use trine_train::{LossKind, LossParams, Objective, Observer, ProxyInit, TrainConfig};
 
 use crate::cli::{
-    DistanceArg, DtypeArg, FusionArg, LossArg, MineRetriever, MiningFlags, PositiveArg,
-    ProxyInitArg, SamplingArg, TrainingFlags,
+    DistanceArg, FusionArg, LossArg, MineRetriever, MiningFlags, PositiveArg, ProxyInitArg,
+    SamplingArg, TrainDtypeArg, TrainingFlags,
 };
 use crate::progress;
 
@@ -130,17 +130,13 @@ pub fn train_config(flags: &TrainingFlags, base: TrainConfig) -> TrainConfig {
         per_class: flags.per_class.unwrap_or(base.per_class),
         bf16: flags
             .train_dtype
-            .map_or(base.bf16, |d| matches!(d, DtypeArg::Bf16)),
+            .map_or(base.bf16, |d| d == TrainDtypeArg::Bf16),
     }
 }
 
 /// The dev-evaluation precision: the flag, else `default`.
 pub fn eval_precision(flags: &TrainingFlags, default: Precision) -> Precision {
-    match flags.eval_dtype {
-        None => default,
-        Some(DtypeArg::F32) => Precision::F32,
-        Some(DtypeArg::Bf16) => Precision::Bf16,
-    }
+    flags.eval_dtype.map_or(default, Precision::from)
 }
 
 /// Training progress: a bar for steps (and for embedding and mining), lines above it.

@@ -25,11 +25,13 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
         max_k: a.max_k,
         timeout: Duration::from_secs(a.timeout_secs),
         concurrent_encodes: a.concurrent_encodes,
+        max_batch_texts: a.max_batch_texts,
         ..Limits::default()
     };
     let documents = index.len();
     let writes = a.write_token.is_some();
     let state = AppState::new(index, encoder, limits)
+        .context("starting the encoder's batching thread")?
         .with_write_token(a.write_token.clone())
         .with_dense(dense)?;
     let state = Arc::new(state);

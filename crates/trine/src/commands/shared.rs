@@ -6,9 +6,9 @@ use anyhow::Context;
 use trine_corpus::embeddings::Embeddings;
 use trine_corpus::JsonFields;
 use trine_corpus::{CorpusFormat, CorpusOptions, Document};
-use trine_encoder::{Encoder, EncoderOptions, Precision, PromptChoice, Role};
+use trine_encoder::{Encoder, EncoderOptions, PromptChoice, Role};
 
-use crate::cli::{AggregateArg, ChunkArgs, CorpusArgs, DtypeArg, FormatArg, ModelArgs, WriteArgs};
+use crate::cli::{AggregateArg, ChunkArgs, CorpusArgs, FormatArg, ModelArgs, WriteArgs};
 use crate::progress;
 
 /// Loads the model named by the arguments.
@@ -17,10 +17,8 @@ pub fn load_encoder(args: &ModelArgs) -> anyhow::Result<Encoder> {
         &args.model,
         EncoderOptions {
             batch_size: args.batch_size,
-            precision: match args.dtype {
-                DtypeArg::F32 => Precision::F32,
-                DtypeArg::Bf16 => Precision::Bf16,
-            },
+            max_batch_tokens: args.max_batch_tokens.map(|t| t as usize),
+            precision: args.dtype.into(),
             truncate_dim: args.truncate_dim,
             prompt: match (&args.prompt_name, &args.prompt) {
                 (Some(name), _) => Some(PromptChoice::Name(name.clone())),
