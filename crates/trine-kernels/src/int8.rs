@@ -1,8 +1,9 @@
 //! int8 products for the inference path: weights quantised once per output channel
 //! (symmetric, scale = max |w| / 127), activations per row as they arrive (dynamic,
-//! scale = max |x| / 127), products accumulated in i32 and scaled back to f32. With MKL the
-//! integer product is `cblas_gemm_s8u8s32` (VNNI / AMX-INT8); without it a portable integer
-//! loop gives the same integers, so both builds compute the same numbers.
+//! scale = max |x| / 127), products accumulated in i32 and scaled back to f32. The integer
+//! product is exact whichever runs it, so every path computes the same numbers: MKL's
+//! `cblas_gemm_s8u8s32` on CPUs with AMX-INT8, trine's AVX512-VNNI kernel ([`crate::vnni`]) on
+//! other CPUs that have VNNI (MKL's integer GEMM is slow on AMD), else MKL or a portable loop.
 
 use std::mem::MaybeUninit;
 
@@ -15,6 +16,24 @@ pub struct QuantizedWeight {
     scales: Vec<f32>,
     /// `Σ_c q[j, c]`, to undo the +128 that makes activations unsigned.
     sums: Vec<i32>,
+    /// The weight packed for the VNNI kernel, where that kernel is the one to run.
+    #[cfg(target_arch = "x86_64")]
+    packed: Option<crate::vnni::PackedI8>,
+}
+
+/// Whether the CPU has AMX-INT8 (CPUID leaf 7, EDX bit 25), where MKL's integer GEMM is the
+/// fastest product.
+#[cfg(target_arch = "x86_64")]
+fn has_amx_int8() -> bool {
+    let leaf = std::arch::x86_64::__cpuid_count(7, 0);
+    leaf.edx & (1 << 25) != 0
+}
+
+/// Whether int8 products run on trine's VNNI kernel here.
+#[cfg(target_arch = "x86_64")]
+fn use_vnni() -> bool {
+    static CHOICE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CHOICE.get_or_init(|| crate::vnni::available() && !(cfg!(feature = "mkl") && has_amx_int8()))
 }
 
 /// Symmetric int8 scale of a row: its largest magnitude maps to 127 (1 for an all-zero row).
@@ -48,6 +67,8 @@ impl QuantizedWeight {
         QuantizedWeight {
             n,
             k,
+            #[cfg(target_arch = "x86_64")]
+            packed: use_vnni().then(|| crate::vnni::PackedI8::new(&values, n, k)),
             values,
             scales,
             sums,
@@ -69,16 +90,22 @@ impl QuantizedWeight {
         let (n, k) = (self.n, self.k);
         let rows = x.len() / k;
         assert_eq!(out.len(), rows * n);
-        let mut xq = Vec::with_capacity(x.len());
+        #[cfg(target_arch = "x86_64")]
+        let stride = self.packed.as_ref().map_or(k, |p| p.padded_k());
+        #[cfg(not(target_arch = "x86_64"))]
+        let stride = k;
+        let mut xq = Vec::with_capacity(rows * stride);
         let mut x_scales = Vec::with_capacity(rows);
         for row in x.chunks_exact(k) {
             let scale = scale_of(row);
             let inv = 1.0 / scale;
             xq.extend(row.iter().map(|&v| (quantize(v, inv) as i16 + 128) as u8));
+            // The packed weight is zero past k, so padding multiplies nothing.
+            xq.resize(xq.len() + stride - k, 0);
             x_scales.push(scale);
         }
         let mut acc = vec![0i32; rows * n];
-        gemm_u8s8(rows, n, k, &xq, &self.values, &mut acc);
+        self.integer_product(&xq, rows, &mut acc);
         for ((o, a), &sx) in out
             .chunks_exact_mut(n)
             .zip(acc.chunks_exact(n))
@@ -89,6 +116,20 @@ impl QuantizedWeight {
                 o.write((a - 128 * sum) as f32 * sx * sw);
             }
         }
+    }
+}
+
+impl QuantizedWeight {
+    /// `acc[rows, n] = xq · qᵀ` in i32, on the kernel chosen for this CPU.
+    fn integer_product(&self, xq: &[u8], rows: usize, acc: &mut [i32]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(packed) = &self.packed {
+                packed.xwt(xq, acc);
+                return;
+            }
+        }
+        gemm_u8s8(rows, self.n, self.k, xq, &self.values, acc);
     }
 }
 

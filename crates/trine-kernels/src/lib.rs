@@ -14,6 +14,8 @@ pub mod int8;
 mod linear;
 pub mod seed;
 pub mod vmath;
+#[cfg(target_arch = "x86_64")]
+pub mod vnni;
 
 pub use attention::{attention, AttentionShape};
 pub use elementwise::{add_bias, add_bias_residual_layer_norm, bias_gelu, NormParams};
