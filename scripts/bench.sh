@@ -93,6 +93,10 @@ echo "== dense search through the HNSW graph on SciFact (same vectors, index bui
 
 echo "== HTTP load: trine serve, 10,000 hybrid searches from 16 concurrent clients (loopback)"
 scripts/bench-serve.sh "$idx" data/bench-test-queries.jsonl "$out/serve-load.json"
+for dtype in bf16 int8; do
+  echo "== HTTP load with the $dtype encoder"
+  DTYPE=$dtype scripts/bench-serve.sh "$idx" data/bench-test-queries.jsonl "$out/serve-load-$dtype.json"
+done
 echo "== robustness: fuzz targets, the bad-input table, the failpoint table"
 scripts/bench-fuzz.sh
 echo "== HTTP load under writes: the same searches while 1,000 documents are upserted and 500 deleted"

@@ -186,7 +186,8 @@ pub fn attention(
                             x.write(0.0);
                         }
                         let out = out.as_mut_ptr().cast::<f32>();
-                        if format == Format::Bf16 {
+                        // Only MKL on AMX beats f32 for products this small.
+                        if format == Format::Bf16 && super::bf16_path() == super::Bf16Path::Mkl {
                             attend_row::<u16>(out, rows, bias, len, shape, scale);
                         } else {
                             attend_row::<f32>(out, rows, bias, len, shape, scale);

@@ -8,6 +8,8 @@
 //! forward and backward passes from the same matrix products and vector math.
 
 mod attention;
+#[cfg(target_arch = "x86_64")]
+pub mod avx512_bf16;
 pub mod blas;
 mod elementwise;
 pub mod int8;
@@ -24,6 +26,43 @@ pub use linear::{bf16_vec, linear, Format, Weight};
 use std::mem::MaybeUninit;
 
 use candle_core::{CpuStorage, Device, Result, Storage, Tensor};
+
+/// Whether the CPU has AMX-BF16 (CPUID leaf 7, EDX bit 22).
+#[cfg(target_arch = "x86_64")]
+fn has_amx_bf16() -> bool {
+    std::arch::x86_64::__cpuid_count(7, 0).edx & (1 << 22) != 0
+}
+
+/// How bf16 products run here: MKL's bf16 GEMM where it has AMX to run on; trine's
+/// AVX512-BF16 kernel on other CPUs with those instructions (MKL's bf16 GEMM is slower than its
+/// f32 one on AMD Zen 4); else MKL's, or f32 products without MKL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bf16Path {
+    Mkl,
+    Avx512,
+    F32,
+}
+
+/// The bf16 path of this CPU and build (decided once).
+pub fn bf16_path() -> Bf16Path {
+    static PATH: std::sync::OnceLock<Bf16Path> = std::sync::OnceLock::new();
+    *PATH.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if cfg!(feature = "mkl") && has_amx_bf16() {
+                return Bf16Path::Mkl;
+            }
+            if avx512_bf16::available() {
+                return Bf16Path::Avx512;
+            }
+        }
+        if cfg!(feature = "mkl") {
+            Bf16Path::Mkl
+        } else {
+            Bf16Path::F32
+        }
+    })
+}
 
 /// Calls `f` with the contiguous f32 data of a CPU tensor.
 pub fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {

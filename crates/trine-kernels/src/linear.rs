@@ -13,7 +13,7 @@ use super::blas::Operand;
 use std::mem::MaybeUninit;
 
 use super::int8::QuantizedWeight;
-use super::{filled, tensor, with_f32};
+use super::{assume_init, filled, tensor, with_f32};
 use candle_core::{Result, Tensor};
 
 /// Rows per task: large enough for an efficient product, small enough to balance two cores.
@@ -79,12 +79,24 @@ enum Stored {
     #[cfg(not(feature = "mkl"))]
     Plain(Vec<f32>),
     Int8(QuantizedWeight),
+    #[cfg(target_arch = "x86_64")]
+    Bf16Avx512(crate::avx512_bf16::PackedBf16Pairs),
 }
 
 impl Weight {
     /// Wraps row-major `[n, k]` values for products in `format`.
     pub fn new(values: Vec<f32>, n: usize, format: Format) -> Self {
         let k = values.len() / n;
+        #[cfg(target_arch = "x86_64")]
+        if format == Format::Bf16 && crate::bf16_path() == crate::Bf16Path::Avx512 {
+            let half: Vec<u16> = values.iter().map(|&v| to_bf16(v)).collect();
+            let packed = crate::avx512_bf16::PackedBf16Pairs::new(&half, n, k);
+            return Weight {
+                n,
+                k,
+                stored: Stored::Bf16Avx512(packed),
+            };
+        }
         let stored = match format {
             Format::Int8 => Stored::Int8(QuantizedWeight::new(&values, n)),
             #[cfg(feature = "mkl")]
@@ -106,6 +118,20 @@ impl Weight {
         assert_eq!(out.len(), x.len() / k * n);
         match &self.stored {
             Stored::Int8(w) => w.xwt(out, x),
+            #[cfg(target_arch = "x86_64")]
+            Stored::Bf16Avx512(w) => {
+                let k2 = w.padded_k();
+                let rows = x.len() / k;
+                let mut xb = vec![0u16; rows * k2];
+                for (d, s) in xb.chunks_exact_mut(k2).zip(x.chunks_exact(k)) {
+                    for (d, &v) in d.iter_mut().zip(s) {
+                        *d = to_bf16(v);
+                    }
+                }
+                // SAFETY: the kernel writes all rows × n values of out.
+                let out = unsafe { assume_init(out) };
+                w.xwt(&xb, out);
+            }
             // SAFETY: out holds rows×n floats, written by this call only.
             #[cfg(feature = "mkl")]
             Stored::F32(w) => unsafe { w.xwt(out.as_mut_ptr().cast(), x) },
@@ -139,12 +165,16 @@ pub fn linear(x: &Tensor, weight: &Weight) -> Result<Tensor> {
     let (rows, k) = x.dims2()?;
     let n = weight.n;
     debug_assert_eq!(k, weight.k);
+    // Small inputs (a batch of short queries) still split across the cores.
+    let per_task = rows
+        .div_ceil(rayon::current_num_threads())
+        .clamp(16, ROWS_PER_TASK);
     let out = with_f32(x, |x| {
         // SAFETY: the blocks tile the output and each product writes its block in full.
         unsafe {
             filled(rows * n, |out| {
-                out.par_chunks_mut(ROWS_PER_TASK * n)
-                    .zip(x.par_chunks(ROWS_PER_TASK * k))
+                out.par_chunks_mut(per_task * n)
+                    .zip(x.par_chunks(per_task * k))
                     .for_each(|(o, xs)| weight.xwt(o, xs))
             })
         }
