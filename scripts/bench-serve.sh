@@ -4,7 +4,8 @@
 # errors, the server's memory before and after, and that it exits cleanly on SIGTERM. With
 # WRITES=1 the same searches run while a client upserts 1,000 documents and deletes 500 of them
 # through the API (the server gets a write token; the index is a copy, so the original stays).
-# DTYPE=bf16|int8 serves with that encoder number format.
+# DTYPE=bf16|int8 serves with that encoder number format; MAX_BATCH_TEXTS=N turns on dynamic
+# batching.
 #   usage: scripts/bench-serve.sh INDEX QUERIES.jsonl OUT.json
 set -euo pipefail
 idx=$1 queries=$2 out=$3
@@ -22,7 +23,9 @@ if [ "${WRITES:-0}" = 1 ]; then
   write_flags=(--upserts "${UPSERTS:-1000}" --deletes "${DELETES:-500}" --token "$token")
   export TRINE_WRITE_TOKEN=$token
 fi
-"$trine" serve "$idx" --model "$model" --dtype "${DTYPE:-f32}" --addr "127.0.0.1:$port" &
+batch_flags=()
+[ -n "${MAX_BATCH_TEXTS:-}" ] && batch_flags=(--max-batch-texts "$MAX_BATCH_TEXTS")
+"$trine" serve "$idx" --model "$model" --dtype "${DTYPE:-f32}" "${batch_flags[@]}" --addr "127.0.0.1:$port" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done

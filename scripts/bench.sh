@@ -93,6 +93,8 @@ echo "== dense search through the HNSW graph on SciFact (same vectors, index bui
 
 echo "== HTTP load: trine serve, 10,000 hybrid searches from 16 concurrent clients (loopback)"
 scripts/bench-serve.sh "$idx" data/bench-test-queries.jsonl "$out/serve-load.json"
+echo "== HTTP load with dynamic batching (--max-batch-texts 64)"
+MAX_BATCH_TEXTS=64 scripts/bench-serve.sh "$idx" data/bench-test-queries.jsonl "$out/serve-load-batching.json"
 for dtype in bf16 int8; do
   echo "== HTTP load with the $dtype encoder"
   DTYPE=$dtype scripts/bench-serve.sh "$idx" data/bench-test-queries.jsonl "$out/serve-load-$dtype.json"

@@ -92,6 +92,21 @@ fn run(encoder: &Encoder, jobs: &mpsc::Receiver<Job>, max_texts: usize, sizes: &
     }
 }
 
+/// Vectors and token counts of `texts` prefixed by `prompt`, errors as messages.
+pub(crate) fn encode_texts(
+    encoder: &Encoder,
+    texts: &[&str],
+    prompt: Option<&str>,
+) -> Result<Encoded, String> {
+    let vectors = encoder
+        .encode_prompted(texts, prompt, &mut |_| {})
+        .map_err(|e| format!("encoding failed: {e}"))?;
+    let tokens = encoder
+        .token_counts_prompted(texts, prompt)
+        .map_err(|e| format!("tokenizing failed: {e}"))?;
+    Ok((vectors, tokens))
+}
+
 /// Encodes the batch's texts with one call per distinct prompt and hands each request its rows.
 fn encode_batch(encoder: &Encoder, mut batch: Vec<Job>) {
     while !batch.is_empty() {
@@ -103,15 +118,7 @@ fn encode_batch(encoder: &Encoder, mut batch: Vec<Job>) {
             .iter()
             .flat_map(|job| job.texts.iter().map(String::as_str))
             .collect();
-        let result = encoder
-            .encode_prompted(&refs, prompt.as_deref(), &mut |_| {})
-            .map_err(|e| format!("encoding failed: {e}"))
-            .and_then(|vectors| {
-                encoder
-                    .token_counts_prompted(&refs, prompt.as_deref())
-                    .map(|tokens| (vectors, tokens))
-                    .map_err(|e| format!("tokenizing failed: {e}"))
-            });
+        let result = encode_texts(encoder, &refs, prompt.as_deref());
         let dim = encoder.dim();
         let mut start = 0;
         for job in group {

@@ -33,12 +33,13 @@ pub struct Limits {
     pub max_batch: usize,
     /// Time a request may take, waiting for the encoder included (408 beyond).
     pub timeout: Duration,
-    /// Document uploads that split into chunks encoding at the same time; the rest wait their
-    /// turn (queries and embeddings go through the batching queue instead).
+    /// Requests encoding at the same time; the rest wait their turn.
     pub concurrent_encodes: usize,
-    /// Most texts the encoder takes from the queue for one batch (a larger request is a batch of
-    /// its own).
-    pub max_batch_texts: usize,
+    /// Dynamic batching: queries and embedding requests wait in one queue and the encoder's next
+    /// batch takes up to this many texts (a larger request is a batch of its own). `None`
+    /// encodes each request on its own (the default: on 2 CPU cores batching did not pay, see
+    /// the README).
+    pub max_batch_texts: Option<usize>,
     /// Most documents in one `POST /documents` (413 beyond).
     pub max_documents: usize,
 }
@@ -53,7 +54,7 @@ impl Default for Limits {
             max_batch: 64,
             timeout: Duration::from_secs(30),
             concurrent_encodes: 2,
-            max_batch_texts: 64,
+            max_batch_texts: None,
             max_documents: 1000,
         }
     }
@@ -73,7 +74,7 @@ pub struct AppState {
     root: PathBuf,
     index: RwLock<Arc<Index>>,
     pub encoder: Arc<Encoder>,
-    batcher: Batcher,
+    batcher: Option<Batcher>,
     pub limits: Limits,
     pub metrics: Metrics,
     dense: DenseSettings,
@@ -84,17 +85,20 @@ pub struct AppState {
 
 impl AppState {
     /// State over an open index and the model that built it, with the encoder's batching thread
-    /// started (errors: `max_batch_texts` is 0, or the thread could not be made); writes are off
-    /// until a token is set.
+    /// started when `max_batch_texts` asks for one (errors: it is 0, or the thread could not be
+    /// made); writes are off until a token is set.
     pub fn new(index: Index, encoder: Encoder, limits: Limits) -> std::io::Result<AppState> {
         let metrics = Metrics::new(index.len(), index.size_bytes());
         let encodes = Semaphore::new(limits.concurrent_encodes.max(1));
         let encoder = Arc::new(encoder);
-        let batcher = Batcher::start(
-            Arc::clone(&encoder),
-            limits.max_batch_texts,
-            metrics.batch_sizes(),
-        )?;
+        let batcher = match limits.max_batch_texts {
+            Some(max) => Some(Batcher::start(
+                Arc::clone(&encoder),
+                max,
+                metrics.batch_sizes(),
+            )?),
+            None => None,
+        };
         Ok(AppState {
             root: index.root().to_path_buf(),
             index: RwLock::new(Arc::new(index)),
@@ -222,8 +226,9 @@ impl AppState {
         Ok(())
     }
 
-    /// Embeds texts in the encoder's next batch, with the prompt `role` takes. Returns the
-    /// vectors (row-major) and the token count of each text.
+    /// Embeds texts with the prompt `role` takes: in the encoder's next batch when batching is
+    /// on, else on a blocking thread, at most `concurrent_encodes` requests at a time. Returns
+    /// the vectors (row-major) and the token count of each text.
     pub async fn encode(
         self: &std::sync::Arc<Self>,
         texts: Vec<String>,
@@ -239,10 +244,18 @@ impl AppState {
         texts: Vec<String>,
         prompt: Option<String>,
     ) -> Result<(Vec<f32>, Vec<usize>), ApiError> {
-        self.batcher
-            .encode(texts, prompt)
-            .await
-            .map_err(ApiError::internal)
+        if let Some(batcher) = &self.batcher {
+            return batcher
+                .encode(texts, prompt)
+                .await
+                .map_err(ApiError::internal);
+        }
+        self.encoding(move |state| {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            crate::batcher::encode_texts(&state.encoder, &refs, prompt.as_deref())
+                .map_err(ApiError::internal)
+        })
+        .await
     }
 
     /// Embeds documents' full texts for the index: one vector each, or one per chunk with
