@@ -26,16 +26,7 @@ pub struct PackedBf16Pairs {
 impl PackedBf16Pairs {
     /// Packs row-major bf16 `[n, k]` values.
     pub fn new(w: &[u16], n: usize, k: usize) -> Self {
-        let k2 = k.div_ceil(2) * 2;
-        let panels = n.div_ceil(PANEL);
-        let mut data = vec![0u16; panels * k2 * PANEL];
-        for j in 0..n {
-            let (p, col) = (j / PANEL, j % PANEL);
-            for c in 0..k {
-                let (g, lane) = (c / 2, c % 2);
-                data[(p * (k2 / 2) + g) * PANEL * 2 + col * 2 + lane] = w[j * k + c];
-            }
-        }
+        let (data, k2) = crate::vnni::pack_panels(w, n, k, 2);
         PackedBf16Pairs { data, n, k2 }
     }
 

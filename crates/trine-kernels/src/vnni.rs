@@ -30,16 +30,7 @@ pub struct PackedI8 {
 impl PackedI8 {
     /// Packs row-major `[n, k]` values.
     pub fn new(w: &[i8], n: usize, k: usize) -> Self {
-        let k4 = k.div_ceil(4) * 4;
-        let panels = n.div_ceil(PANEL);
-        let mut data = vec![0i8; panels * k4 * PANEL];
-        for j in 0..n {
-            let (p, col) = (j / PANEL, j % PANEL);
-            for c in 0..k {
-                let (g, lane) = (c / 4, c % 4);
-                data[(p * (k4 / 4) + g) * PANEL * 4 + col * 4 + lane] = w[j * k + c];
-            }
-        }
+        let (data, k4) = pack_panels(w, n, k, 4);
         PackedI8 { data, n, k4 }
     }
 
@@ -104,6 +95,27 @@ impl PackedI8 {
             p += pair;
         }
     }
+}
+
+/// Packs row-major `[n, k]` values into panels of 16 output columns, `group` consecutive inputs
+/// per lane (4 for int8, 2 for bf16), inputs padded with zeros to a multiple of `group`; returns
+/// the panels and the padded input count.
+pub(crate) fn pack_panels<T: Copy + Default>(
+    w: &[T],
+    n: usize,
+    k: usize,
+    group: usize,
+) -> (Vec<T>, usize) {
+    let kp = k.div_ceil(group) * group;
+    let mut data = vec![T::default(); n.div_ceil(PANEL) * kp * PANEL];
+    for j in 0..n {
+        let (p, col) = (j / PANEL, j % PANEL);
+        for c in 0..k {
+            let (g, lane) = (c / group, c % group);
+            data[(p * (kp / group) + g) * PANEL * group + col * group + lane] = w[j * k + c];
+        }
+    }
+    (data, kp)
 }
 
 #[cfg(test)]
