@@ -579,3 +579,56 @@ fn searches_under_upserts_and_deletes_each_see_one_whole_generation() {
     let (_, ids) = search_ids(a, query);
     assert_eq!(ids, live);
 }
+
+/// With dynamic batching on, concurrent `/embed` requests get the answers they get
+/// with it off (the same vectors, to float rounding), and the batch sizes reach `/metrics`.
+#[test]
+fn batched_requests_answer_as_unbatched_ones() {
+    let inputs: Vec<String> = (0..12)
+        .map(|i| format!(r#"{{"inputs": ["shoes {i}", "a dog ran {i} fast"]}}"#))
+        .collect();
+    let answers = |server: &Server| -> Vec<serde_json::Value> {
+        let a = server.addr;
+        let handles: Vec<_> = inputs
+            .iter()
+            .cloned()
+            .map(|body| std::thread::spawn(move || post(a, "/embed", &body)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                let (status, v) = h.join().unwrap();
+                assert_eq!(status, 200, "{v}");
+                v
+            })
+            .collect()
+    };
+    let plain = answers(&start());
+    let batched_server = start_with(Limits {
+        max_batch_texts: Some(8),
+        ..Limits::default()
+    });
+    let batched = answers(&batched_server);
+    for (p, b) in plain.iter().zip(&batched) {
+        let (p, b) = (p.as_array().unwrap(), b.as_array().unwrap());
+        assert_eq!(p.len(), b.len());
+        for (x, y) in p
+            .iter()
+            .flat_map(|r| r.as_array().unwrap())
+            .zip(b.iter().flat_map(|r| r.as_array().unwrap()))
+        {
+            assert!((x.as_f64().unwrap() - y.as_f64().unwrap()).abs() < 1e-5);
+        }
+    }
+    let (_, metrics) = request(batched_server.addr, "GET", "/metrics", None);
+    let count: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("trine_encoder_batch_texts_count "))
+        .expect("batch sizes in /metrics")
+        .parse()
+        .unwrap();
+    assert!(
+        count >= 1.0 && count <= inputs.len() as f64,
+        "{count} batches"
+    );
+}
