@@ -345,3 +345,54 @@ fn encode_applies_the_models_prompts_and_truncation() {
         stderr(&o)
     );
 }
+
+/// `--max-batch-tokens` and `--dtype int8` encode what the default does (token budgets change
+/// only which texts share a batch; int8 stays close), and a zero budget or batch bound is refused
+/// naming the flag.
+#[test]
+fn batching_and_int8_flags_and_their_bad_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path());
+    let texts = ["the cat sat", "a dog ran fast on the red mat", "sun"];
+    let run = |extra: &[&str]| {
+        let mut args = vec!["encode", "--model", &model];
+        args.extend_from_slice(extra);
+        args.push("--");
+        args.extend_from_slice(&texts);
+        encoded(&trine(&args))
+    };
+    let base = run(&[]);
+    let budget = run(&["--max-batch-tokens", "8"]);
+    assert!(base.iter().zip(&budget).all(|(a, b)| (a - b).abs() < 1e-5));
+    assert!(cosine(&base, &run(&["--dtype", "int8"])) > 0.98);
+    let o = trine(&["encode", "--model", &model, "--max-batch-tokens", "0", "x"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--max-batch-tokens"), "{}", stderr(&o));
+
+    common::tiny_beir(dir.path(), |i| vec![i], false);
+    let idx = dir.path().join("idx");
+    let d = dir.path().to_str().unwrap();
+    let o = trine(&[
+        "index",
+        "build",
+        "--model",
+        &model,
+        "--corpus",
+        d,
+        "--out",
+        idx.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = trine(&[
+        "serve",
+        idx.to_str().unwrap(),
+        "--model",
+        &model,
+        "--addr",
+        "127.0.0.1:0",
+        "--max-batch-texts",
+        "0",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--max-batch-texts"), "{}", stderr(&o));
+}
