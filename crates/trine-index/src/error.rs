@@ -51,6 +51,12 @@ pub enum IndexError {
     /// A search or fusion parameter is out of its range.
     #[error("{name}: {message}")]
     Parameter { name: &'static str, message: String },
+    /// A topic was asked of an index that has none.
+    #[error("{path}: this index has no topics (make them with `trine index cluster`)")]
+    NoTopics { path: PathBuf },
+    /// A topic number the index does not have.
+    #[error("no topic {topic}: the index has {topics} topics (0 to {})", topics.saturating_sub(1))]
+    NoSuchTopic { topic: usize, topics: usize },
     /// The query is empty after trimming.
     #[error("empty query")]
     EmptyQuery,

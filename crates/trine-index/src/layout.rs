@@ -12,6 +12,9 @@ pub(crate) const VECTORS: &str = "vectors.f32";
 pub(crate) const LEXICAL: &str = "lexical";
 pub(crate) const ANN: &str = "ann.usearch";
 pub(crate) const CHUNKS: &str = "chunks.bin";
+pub(crate) const TOPICS: &str = "topics.json";
+pub(crate) const TOPIC_MAP_SVG: &str = "topics-map.svg";
+pub(crate) const TOPIC_MAP_PNG: &str = "topics-map.png";
 
 /// The number of the generation `CURRENT` names.
 pub(crate) fn live_generation(root: &Path) -> Result<u64> {

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use tantivy::collector::TopDocs;
+use tantivy::collector::{FilterCollector, TopDocs};
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STORED,
@@ -103,6 +103,31 @@ fn write_docs(
     Ok(())
 }
 
+/// `(row, score)` hits, best first.
+type RowHits = Vec<(u64, f32)>;
+
+/// tantivy's hits as `(row, score)`, read from the row column.
+fn rows_of(
+    searcher: &tantivy::Searcher,
+    top: Vec<(f32, tantivy::DocAddress)>,
+) -> Result<Vec<(u64, f32)>> {
+    let mut out = Vec::with_capacity(top.len());
+    for (score, addr) in top {
+        let column = searcher
+            .segment_reader(addr.segment_ord)
+            .fast_fields()
+            .u64("row")?;
+        let row = column
+            .first(addr.doc_id)
+            .ok_or_else(|| IndexError::Corrupt {
+                path: Default::default(),
+                message: "lexical document without a row number".into(),
+            })?;
+        out.push((row, score));
+    }
+    Ok(out)
+}
+
 impl Lexical {
     /// Opens the tantivy index in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
@@ -173,6 +198,53 @@ impl Lexical {
     /// The `k` best rows by BM25 for `text`, as `(row, score)`, best first. A query whose every
     /// word is a stop word matches nothing.
     pub fn search(&self, text: &str, k: usize) -> Result<Vec<(u64, f32)>> {
+        self.collect(text, k, None::<fn(u64) -> bool>)
+    }
+
+    /// [`Lexical::search`] over the rows `keep` accepts only (exact: tantivy skips the others
+    /// while collecting, so the best `k` of them come back however rare they are).
+    pub fn search_where(
+        &self,
+        text: &str,
+        k: usize,
+        keep: impl Fn(u64) -> bool + Send + Sync + Clone + 'static,
+    ) -> Result<Vec<(u64, f32)>> {
+        self.collect(text, k, Some(keep))
+    }
+
+    /// In one pass over the postings: the best `k_all` rows, and the best `k_kept` of the rows
+    /// `keep` accepts (a filtered search and its unfiltered facets at the cost of one).
+    pub fn search_split(
+        &self,
+        text: &str,
+        k_all: usize,
+        k_kept: usize,
+        keep: impl Fn(u64) -> bool + Send + Sync + Clone + 'static,
+    ) -> Result<(RowHits, RowHits)> {
+        if text.trim().is_empty() {
+            return Err(IndexError::EmptyQuery);
+        }
+        if k_all == 0 || k_kept == 0 || terms(text).is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let searcher = self.reader.searcher();
+        let query = self.query(text);
+        let all = TopDocs::with_limit(k_all).order_by_score();
+        let kept = FilterCollector::new(
+            "row".into(),
+            keep,
+            TopDocs::with_limit(k_kept).order_by_score(),
+        );
+        let (all, kept) = searcher.search(&*query, &(all, kept))?;
+        Ok((rows_of(&searcher, all)?, rows_of(&searcher, kept)?))
+    }
+
+    fn collect(
+        &self,
+        text: &str,
+        k: usize,
+        keep: Option<impl Fn(u64) -> bool + Send + Sync + Clone + 'static>,
+    ) -> Result<Vec<(u64, f32)>> {
         if text.trim().is_empty() {
             return Err(IndexError::EmptyQuery);
         }
@@ -181,22 +253,12 @@ impl Lexical {
         }
         let searcher = self.reader.searcher();
         let query = self.query(text);
-        let top = searcher.search(&*query, &TopDocs::with_limit(k).order_by_score())?;
-        let mut out = Vec::with_capacity(top.len());
-        for (score, addr) in top {
-            let column = searcher
-                .segment_reader(addr.segment_ord)
-                .fast_fields()
-                .u64("row")?;
-            let row = column
-                .first(addr.doc_id)
-                .ok_or_else(|| IndexError::Corrupt {
-                    path: Default::default(),
-                    message: "lexical document without a row number".into(),
-                })?;
-            out.push((row, score));
-        }
-        Ok(out)
+        let best = TopDocs::with_limit(k).order_by_score();
+        let top = match keep {
+            None => searcher.search(&*query, &best)?,
+            Some(f) => searcher.search(&*query, &FilterCollector::new("row".into(), f, best))?,
+        };
+        rows_of(&searcher, top)
     }
 
     /// Stored row of a document (for consistency checks).

@@ -9,6 +9,8 @@
 //!     lexical/            tantivy index of title + text (English stemming, stop words, BM25)
 //!     ann.usearch         optional HNSW graph over the vectors (USearch), memory-mapped
 //!     chunks.bin          when documents are split: each one's vector rows and chunk spans
+//!     topics.json         optional topics: each document's, and every topic's keywords and centre
+//!     topics-map.svg/png  the topics' map, when one was drawn
 //! ```
 //!
 //! Every change (build, add, delete, new fusion default) writes a complete new generation and then
@@ -27,11 +29,15 @@ pub mod lexical;
 pub mod lock;
 mod manifest;
 pub mod synthetic;
+pub mod topics;
 
 pub use ann::{Ann, AnnPolicy, AnnSettings, Quantization};
 pub use chunks::{Aggregate, ChunkMap, ChunkSettings};
 pub use error::{IndexError, Result};
 pub use fusion::{FusedHit, Fusion};
-pub use index::{AddPolicy, BestChunk, BuildOptions, DenseMethod, Index, Mode, ModelInfo};
+pub use index::{
+    AddPolicy, BestChunk, BuildOptions, DenseMethod, Index, Mode, ModelInfo, Request, Results,
+};
 pub use lock::{Wait, WriterLock};
-pub use manifest::{LexicalSettings, Manifest, FORMAT_VERSION};
+pub use manifest::{LexicalSettings, Manifest, TopicSettings, FORMAT_VERSION};
+pub use topics::{Topic, TopicCount, TopicLevel, TopicMap, Topics, TopicsInput};

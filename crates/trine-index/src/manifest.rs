@@ -56,6 +56,20 @@ pub struct Manifest {
     /// when every document has one vector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunking: Option<ChunkSettings>,
+    /// The topics `topics.json` holds, when the index has been clustered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topics: Option<TopicSettings>,
+}
+
+/// What the manifest records of an index's topics.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TopicSettings {
+    /// How they were made.
+    pub method: String,
+    /// Number of topics.
+    pub topics: usize,
+    /// The generation they were made in.
+    pub clustered_at: u64,
 }
 
 impl Manifest {

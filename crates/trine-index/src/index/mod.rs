@@ -1,11 +1,13 @@
 //! Opening an index folder and reading what it holds; building and changing one is in `write`,
 //! searching it in `search`.
 
+mod filtered;
 mod search;
 mod write;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use trine_corpus::{read_corpus, Document};
@@ -13,11 +15,15 @@ use trine_corpus::{read_corpus, Document};
 use crate::ann::Ann;
 use crate::chunks::ChunkMap;
 use crate::dense::Vectors;
-use crate::layout::{self, ANN, CHUNKS, DOCS, LEXICAL, MANIFEST, VECTORS};
+use crate::layout::{
+    self, ANN, CHUNKS, DOCS, LEXICAL, MANIFEST, TOPICS, TOPIC_MAP_PNG, TOPIC_MAP_SVG, VECTORS,
+};
 use crate::lexical::Lexical;
 use crate::manifest::Manifest;
+use crate::topics::{TopicMap, Topics};
 use crate::{IndexError, Result};
 
+pub use filtered::{Request, Results};
 pub use search::BestChunk;
 pub use write::BuildOptions;
 
@@ -60,6 +66,12 @@ pub struct Index {
     chunks: Option<ChunkMap>,
     lexical: Lexical,
     ann: Option<Ann>,
+    /// Each document's topic and every topic's description, when the index was clustered.
+    topics: Option<Topics>,
+    /// Row → topic (−1 for none), shared with tantivy's filter of topic searches.
+    topic_labels: Option<Arc<[i32]>>,
+    /// The topics' map, when one was drawn.
+    topic_map: Option<Arc<TopicMap>>,
     dense_method: DenseMethod,
     /// Shared lock on the generation folder: writers leave it in place while this index is open.
     _lease: std::fs::File,
@@ -149,6 +161,36 @@ impl Index {
             )?),
             None => None,
         };
+        let topics = match &manifest.topics {
+            Some(s) => {
+                let path = dir.join(TOPICS);
+                let t = Topics::read(&path, docs.len(), manifest.model.dim)?;
+                if t.len() != s.topics {
+                    return Err(corrupt(
+                        path,
+                        format!("{} topics, manifest says {}", t.len(), s.topics),
+                    ));
+                }
+                Some(t)
+            }
+            None => None,
+        };
+        let topic_labels = topics.as_ref().map(|t| Arc::from(t.labels()));
+        let topic_map = if dir.join(TOPIC_MAP_SVG).is_file() && topics.is_some() {
+            let read = |name: &str| {
+                let path = dir.join(name);
+                std::fs::read(&path).map_err(|e| IndexError::Corrupt {
+                    message: format!("the topic map cannot be read: {e}"),
+                    path,
+                })
+            };
+            Some(Arc::new(TopicMap {
+                svg: read(TOPIC_MAP_SVG)?,
+                png: read(TOPIC_MAP_PNG)?,
+            }))
+        } else {
+            None
+        };
         let rows = docs
             .iter()
             .enumerate()
@@ -163,6 +205,9 @@ impl Index {
             chunks,
             lexical,
             ann,
+            topics,
+            topic_labels,
+            topic_map,
             dense_method: DenseMethod::Auto,
             _lease: lease,
         })

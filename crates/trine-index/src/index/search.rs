@@ -31,21 +31,21 @@ impl Index {
         self.lexical.query(text)
     }
 
-    fn tie<'a>(&'a self) -> impl Fn(usize) -> &'a str + Sync + 'a {
+    pub(super) fn tie<'a>(&'a self) -> impl Fn(usize) -> &'a str + Sync + 'a {
         move |row| self.docs[row].id.as_str()
     }
 
     /// BM25 top `k` as `(row, score)`; equal scores by document id.
     pub fn search_lexical(&self, text: &str, k: usize) -> Result<Vec<(usize, f32)>> {
-        let mut hits: Vec<(usize, f32)> = self
-            .lexical
-            .search(text, k)?
-            .into_iter()
-            .map(|(r, s)| (r as usize, s))
-            .collect();
+        Ok(self.ranked(self.lexical.search(text, k)?))
+    }
+
+    /// tantivy's `(row, score)` hits, equal scores ordered by document id.
+    pub(super) fn ranked(&self, hits: Vec<(u64, f32)>) -> Vec<(usize, f32)> {
+        let mut hits: Vec<(usize, f32)> = hits.into_iter().map(|(r, s)| (r as usize, s)).collect();
         let tie = self.tie();
         hits.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| tie(a.0).cmp(tie(b.0))));
-        Ok(hits)
+        hits
     }
 
     /// Cosine top `k` for a query vector, as `(row, score)`, by this open index's dense method
@@ -83,15 +83,7 @@ impl Index {
         k: usize,
         method: DenseMethod,
     ) -> Result<Vec<(usize, f32)>> {
-        if query.len() != self.manifest.model.dim {
-            return Err(IndexError::Shape {
-                message: format!(
-                    "query vector has {} dims, index has {}",
-                    query.len(),
-                    self.manifest.model.dim
-                ),
-            });
-        }
+        self.check_query_vector(query)?;
         let q = dense::unit(query);
         if let Some(chunks) = &self.chunks {
             return self.search_chunked(chunks, &q, k, method);
@@ -106,6 +98,20 @@ impl Index {
             }
             (DenseMethod::Ann, None) => Err(no_graph()),
         }
+    }
+
+    /// Fails unless a query vector is as wide as the index's.
+    pub(super) fn check_query_vector(&self, query: &[f32]) -> Result<()> {
+        if query.len() != self.manifest.model.dim {
+            return Err(IndexError::Shape {
+                message: format!(
+                    "query vector has {} dims, index has {}",
+                    query.len(),
+                    self.manifest.model.dim
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Dense search over split documents: every document scored from its chunks (exact), or
@@ -228,7 +234,7 @@ impl Index {
 }
 
 /// Hits of one retriever (`lexical` or dense) in the shape of fused hits, ranked from 1.
-fn one_retriever(hits: Vec<(usize, f32)>, lexical: bool) -> Vec<FusedHit> {
+pub(super) fn one_retriever(hits: Vec<(usize, f32)>, lexical: bool) -> Vec<FusedHit> {
     hits.into_iter()
         .enumerate()
         .map(|(i, (row, s))| FusedHit {

@@ -9,10 +9,13 @@ use crate::ann::{Ann, AnnPolicy, AnnSettings};
 use crate::chunks::{ChunkMap, ChunkSettings};
 use crate::dense;
 use crate::fusion::Fusion;
-use crate::layout::{self, ANN, CHUNKS, DOCS, LEXICAL, MANIFEST, VECTORS};
+use crate::layout::{
+    self, ANN, CHUNKS, DOCS, LEXICAL, MANIFEST, TOPICS, TOPIC_MAP_PNG, TOPIC_MAP_SVG, VECTORS,
+};
 use crate::lexical;
 use crate::lock::{Wait, WriterLock};
-use crate::manifest::{LexicalSettings, Manifest, FORMAT_VERSION};
+use crate::manifest::{LexicalSettings, Manifest, TopicSettings, FORMAT_VERSION};
+use crate::topics::{TopicMap, Topics, TopicsInput};
 use crate::{IndexError, Result};
 
 use super::{AddPolicy, Index, ModelInfo};
@@ -109,19 +112,42 @@ fn check_shape(
     Ok(())
 }
 
-/// The documents, vectors and chunk map of a generation being written.
+/// The documents, vectors, chunk map and topics of a generation being written.
 struct Contents<'a> {
     docs: &'a [Document],
     vectors: &'a [f32],
     chunks: Option<&'a ChunkMap>,
+    topics: Option<&'a Topics>,
+    topic_map: Option<&'a TopicMap>,
 }
 
-/// What `docs` keeps of an open index's documents (by row, in order): the documents, their
-/// vectors and, when split, their chunks.
-fn kept(
-    old: &Index,
-    rows: impl Iterator<Item = usize> + Clone,
-) -> (Vec<Document>, Vec<f32>, Option<ChunkMap>) {
+/// The topics and their map a new generation holds.
+type KeptTopics = (Option<Topics>, Option<std::sync::Arc<TopicMap>>);
+
+/// What a change keeps of an open index, owned so the index can be closed before writing.
+struct Kept {
+    docs: Vec<Document>,
+    vectors: Vec<f32>,
+    chunks: Option<ChunkMap>,
+    topics: Option<Topics>,
+    topic_map: Option<std::sync::Arc<TopicMap>>,
+}
+
+impl Kept {
+    fn contents(&self) -> Contents<'_> {
+        Contents {
+            docs: &self.docs,
+            vectors: &self.vectors,
+            chunks: self.chunks.as_ref(),
+            topics: self.topics.as_ref(),
+            topic_map: self.topic_map.as_deref(),
+        }
+    }
+}
+
+/// What `rows` keeps of an open index's documents (by row, in order): the documents, their
+/// vectors and, when split, their chunks; their topics when it has some.
+fn kept(old: &Index, rows: impl Iterator<Item = usize> + Clone) -> Kept {
     let docs: Vec<Document> = rows.clone().map(|i| old.docs[i].clone()).collect();
     let mut vectors = Vec::new();
     for i in rows.clone() {
@@ -129,8 +155,34 @@ fn kept(
             vectors.extend_from_slice(old.vectors.row(r));
         }
     }
-    let chunks = old.chunks.as_ref().map(|c| c.select(rows));
-    (docs, vectors, chunks)
+    let chunks = old.chunks.as_ref().map(|c| c.select(rows.clone()));
+    let topics = old.topics.as_ref().map(|t| t.select(rows));
+    Kept {
+        docs,
+        vectors,
+        chunks,
+        topics,
+        topic_map: old.topic_map.clone(),
+    }
+}
+
+/// One vector per added document: its own, or the unit mean of its chunks' when split (the
+/// vector topics are assigned by).
+fn document_vectors(vectors: &[f32], dim: usize, chunks: Option<&ChunkMap>) -> Vec<Vec<f32>> {
+    match chunks {
+        None => vectors.chunks_exact(dim).map(<[f32]>::to_vec).collect(),
+        Some(c) => (0..c.documents())
+            .map(|d| {
+                let mut mean = vec![0f32; dim];
+                for r in c.rows(d) {
+                    mean.iter_mut()
+                        .zip(&vectors[r * dim..(r + 1) * dim])
+                        .for_each(|(m, v)| *m += v);
+                }
+                dense::unit(&mean)
+            })
+            .collect(),
+    }
 }
 
 /// Writes a complete generation folder and makes it live.
@@ -150,11 +202,20 @@ fn write_generation(
         docs,
         vectors,
         chunks,
+        topics,
+        topic_map,
     } = contents;
     write_documents(&staging.join(DOCS), docs)?;
     dense::write_vectors(&staging.join(VECTORS), vectors, manifest.model.dim)?;
     if let Some(c) = chunks {
         c.write(&staging.join(CHUNKS))?;
+    }
+    if let Some(t) = topics {
+        t.write(&staging.join(TOPICS))?;
+        if let Some(m) = topic_map {
+            trine_corpus::atomic::write_bytes(&staging.join(TOPIC_MAP_SVG), &m.svg)?;
+            trine_corpus::atomic::write_bytes(&staging.join(TOPIC_MAP_PNG), &m.png)?;
+        }
     }
     let lex_dir = staging.join(LEXICAL);
     let body = |d: &Document| d.full_text();
@@ -296,11 +357,14 @@ impl Index {
                 .wants(vector_rows)
                 .then_some(options.ann_settings),
             chunking: options.chunking.map(|(s, _)| s),
+            topics: None,
         };
         let contents = Contents {
             docs,
             vectors,
             chunks,
+            topics: None,
+            topic_map: None,
         };
         write_generation(
             root,
@@ -371,16 +435,19 @@ impl Index {
         }
         let replaced: HashSet<&str> = dups.into_iter().collect();
         let keep = (0..old.docs.len()).filter(|&i| !replaced.contains(old.docs[i].id.as_str()));
-        let (mut docs, mut vectors, mut chunks) = kept(&old, keep);
-        let (doc_start, vector_start) = (docs.len(), vectors.len() / model.dim);
-        docs.extend_from_slice(new_docs);
-        vectors.extend_from_slice(new_vectors);
-        if let (Some(c), Some(new)) = (chunks.as_mut(), new_chunks) {
+        let mut next = kept(&old, keep);
+        let (doc_start, vector_start) = (next.docs.len(), next.vectors.len() / model.dim);
+        next.docs.extend_from_slice(new_docs);
+        next.vectors.extend_from_slice(new_vectors);
+        if let (Some(c), Some(new)) = (next.chunks.as_mut(), new_chunks) {
             c.extend(new);
+        }
+        if let Some(t) = next.topics.as_mut() {
+            t.assign(&document_vectors(new_vectors, model.dim, new_chunks));
         }
         let mut manifest = old.manifest.clone();
         manifest.generation += 1;
-        manifest.documents = docs.len();
+        manifest.documents = next.docs.len();
         let gen_dir = layout::current(root)?;
         let (lex_dir, ann_file) = (gen_dir.join(LEXICAL), gen_dir.join(ANN));
         let (source, ann) = if replaced.is_empty() {
@@ -389,12 +456,7 @@ impl Index {
             (LexicalSource::Rebuild, AnnSource::Rebuild)
         };
         drop(old);
-        let contents = Contents {
-            docs: &docs,
-            vectors: &vectors,
-            chunks: chunks.as_ref(),
-        };
-        write_generation(root, &manifest, contents, source, ann, &|_| {})?;
+        write_generation(root, &manifest, next.contents(), source, ann, &|_| {})?;
         Index::open(root)
     }
 
@@ -404,29 +466,24 @@ impl Index {
         let old = Index::open(root)?;
         let gone: HashSet<&str> = ids.iter().map(String::as_str).collect();
         let keep = (0..old.docs.len()).filter(|&i| !gone.contains(old.docs[i].id.as_str()));
-        let (docs, vectors, chunks) = kept(&old, keep);
-        let removed = old.docs.len() - docs.len();
+        let next = kept(&old, keep);
+        let removed = old.docs.len() - next.docs.len();
         if removed == 0 {
             return Ok((old, 0));
         }
-        if docs.is_empty() {
+        if next.docs.is_empty() {
             return Err(IndexError::Shape {
                 message: "deleting every document would leave an empty index".into(),
             });
         }
         let mut manifest = old.manifest.clone();
         manifest.generation += 1;
-        manifest.documents = docs.len();
+        manifest.documents = next.docs.len();
         drop(old);
-        let contents = Contents {
-            docs: &docs,
-            vectors: &vectors,
-            chunks: chunks.as_ref(),
-        };
         write_generation(
             root,
             &manifest,
-            contents,
+            next.contents(),
             LexicalSource::Rebuild,
             AnnSource::Rebuild,
             &|_| {},
@@ -437,25 +494,61 @@ impl Index {
     /// Stores `fusion` as the index's default for hybrid search (a new generation whose parts
     /// are copies of the current ones).
     pub fn set_default_fusion(root: &Path, fusion: Fusion) -> Result<Index> {
+        Index::rewrite(root, |old, manifest, _| {
+            manifest.fusion = fusion;
+            Ok((old.topics.clone(), old.topic_map.clone()))
+        })
+    }
+
+    /// Stores topics made from the live generation's documents (by `trine-cluster`) as a new
+    /// generation whose other parts are copies of the current ones. Topics made from another
+    /// generation are refused: documents may have changed since.
+    pub fn set_topics(root: &Path, mut input: TopicsInput) -> Result<Index> {
+        let map = input.map.take().map(std::sync::Arc::new);
+        Index::rewrite(root, |old, manifest, generation| {
+            if input.generation != generation {
+                return Err(IndexError::Shape {
+                    message: format!(
+                        "the topics were made from generation {}, but generation {generation} is                          live now: cluster the index again",
+                        input.generation
+                    ),
+                });
+            }
+            let topics = Topics::new(input, old.len(), old.manifest.model.dim)?;
+            manifest.topics = Some(TopicSettings {
+                method: topics.method.clone(),
+                topics: topics.len(),
+                clustered_at: topics.clustered_at,
+            });
+            Ok((Some(topics), map))
+        })
+    }
+
+    /// A new generation with every part copied from the live one but the manifest (changed by
+    /// `change`, which also gives the topics and map to keep; it sees the live generation's
+    /// number).
+    fn rewrite(
+        root: &Path,
+        change: impl FnOnce(&Index, &mut Manifest, u64) -> Result<KeptTopics>,
+    ) -> Result<Index> {
         let _lock = WriterLock::acquire(root, Wait::No)?;
         let old = Index::open(root)?;
         let mut manifest = old.manifest.clone();
+        let (topics, topic_map) = change(&old, &mut manifest, old.manifest.generation)?;
         manifest.generation += 1;
-        manifest.fusion = fusion;
         let gen_dir = layout::current(root)?;
-        let docs = old.docs.clone();
-        let vectors = old.vectors.as_slice().to_vec();
-        let chunks = old.chunks.clone();
-        let (doc_start, vector_start) = (docs.len(), old.vectors.len());
+        let next = Kept {
+            docs: old.docs.clone(),
+            vectors: old.vectors.as_slice().to_vec(),
+            chunks: old.chunks.clone(),
+            topics,
+            topic_map,
+        };
+        let (doc_start, vector_start) = (next.docs.len(), old.vectors.len());
         drop(old);
         let (lex_dir, ann_file) = (gen_dir.join(LEXICAL), gen_dir.join(ANN));
         let (source, ann) = appending(&lex_dir, &ann_file, doc_start, vector_start);
-        let contents = Contents {
-            docs: &docs,
-            vectors: &vectors,
-            chunks: chunks.as_ref(),
-        };
-        write_generation(root, &manifest, contents, source, ann, &|_| {})?;
+        write_generation(root, &manifest, next.contents(), source, ann, &|_| {})?;
         Index::open(root)
     }
 }
