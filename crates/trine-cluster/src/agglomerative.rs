@@ -29,6 +29,26 @@ pub fn agglomerative(values: &[f32], dim: usize, threshold: f32) -> Result<Vec<u
             "distance threshold {threshold} is outside cosine distance's range [0, 2]"
         )));
     }
+    cut(values, dim, |_, dissimilarity| dissimilarity <= threshold)
+}
+
+/// Merges `n × dim` vectors (topic centres) into `groups` groups by average linkage on cosine
+/// distance: the first n − groups merges of the dendrogram. Labels are numbered from 0 by first
+/// appearance.
+pub fn merge_into(values: &[f32], dim: usize, groups: usize) -> Result<Vec<usize>> {
+    let n = values.len() / dim.max(1);
+    if groups == 0 || groups > n {
+        return Err(ClusterError::Invalid(format!(
+            "cannot merge {n} points into {groups} groups"
+        )));
+    }
+    cut(values, dim, |step, _| step < n - groups)
+}
+
+/// Average-linkage dendrogram of `n × dim` vectors on cosine distance, applying merges while
+/// `take(step, dissimilarity)` holds.
+fn cut(values: &[f32], dim: usize, take: impl Fn(usize, f32) -> bool) -> Result<Vec<usize>> {
+    let n = values.len() / dim.max(1);
     if n == 1 {
         return Ok(vec![0]);
     }
@@ -52,7 +72,7 @@ pub fn agglomerative(values: &[f32], dim: usize, threshold: f32) -> Result<Vec<u
         x
     }
     for (s, step) in dendrogram.steps().iter().enumerate() {
-        if step.dissimilarity > threshold {
+        if !take(s, step.dissimilarity) {
             break;
         }
         let new = n + s;

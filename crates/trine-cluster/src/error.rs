@@ -36,6 +36,9 @@ pub enum ClusterError {
         path: std::path::PathBuf,
         message: String,
     },
+    /// Reading the index or storing its topics failed.
+    #[error(transparent)]
+    Index(#[from] trine_index::IndexError),
     /// Reading or writing Parquet failed.
     #[error(transparent)]
     Corpus(#[from] trine_corpus::CorpusError),

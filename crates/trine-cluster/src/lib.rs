@@ -1,18 +1,20 @@
 //! Clustering document embeddings: k-means (k-means++, restarts, spherical, mini-batch),
 //! agglomerative clustering with a distance threshold, and community detection; metrics
 //! against gold labels (V-measure, NMI, ARI) and the silhouette; c-TF-IDF keywords, central
-//! documents and a 2-D PCA map per clustering.
+//! documents, topics stored in an index, and labelled 2-D maps (t-SNE or PCA) per clustering.
 
 pub mod agglomerative;
 pub mod community;
 mod error;
 pub mod keywords;
 pub mod kmeans;
+pub mod layout;
 pub mod metrics;
 pub mod pca;
 pub mod plot;
 pub mod quality;
 pub mod summary;
+pub mod topics;
 pub mod vectors;
 
 pub use error::{ClusterError, Result};

@@ -1,6 +1,7 @@
-// End-to-end test of trine's search page: builds a small index with the real model, starts
-// `trine serve`, drives the page in headless Chromium (type a query, switch modes, read the
-// results), then stops the server with SIGTERM and expects a clean exit.
+// End-to-end test of trine's search page: builds a small index with the real model and clusters
+// it into topics, starts `trine serve`, drives the page in headless Chromium (type a query,
+// switch modes, read the results, filter by a topic facet, reload the URL), then stops the
+// server with SIGTERM and expects a clean exit.
 //
 // Environment: TRINE (binary, default target/release/trine), TRINE_MODEL (model folder),
 // CHROMIUM (default /usr/bin/chromium), E2E_OUT (folder for a screenshot, optional).
@@ -24,6 +25,9 @@ const base = `http://127.0.0.1:${port}`;
 const build = spawnSync(trine, ["index", "build", "--corpus", join(here, "docs.jsonl"),
   "--model", model, "--out", index], { stdio: "inherit" });
 assert.equal(build.status, 0, "index build failed");
+const clustered = spawnSync(trine, ["index", "cluster", index, "--k", "4", "--keywords", "5"],
+  { stdio: "inherit" });
+assert.equal(clustered.status, 0, "index cluster failed");
 
 const server = spawn(trine, ["serve", index, "--model", model, "--addr", `127.0.0.1:${port}`],
   { stdio: ["ignore", "inherit", "inherit"] });
@@ -77,6 +81,39 @@ try {
   await page.waitForFunction(() => document.querySelector("#status").textContent.includes("(hybrid)"));
   assert.match(await page.locator("#results li.hit .id").first().innerText(), /food-/);
   assert.equal(await page.locator("#results li.hit").count(), 8);
+
+  // Topics: the facets count the hits' topics; clicking one shows only its hits, the URL keeps
+  // the search, and reloading it gives the same page.
+  await page.waitForSelector("#facets li.facet[data-topic]");
+  const facetTotal = await page.$$eval("#facets li.facet[data-topic] .count",
+    (cs) => cs.reduce((n, c) => n + Number(c.textContent), 0));
+  assert.equal(facetTotal, 8, "every candidate is counted in one topic");
+  const topTopic = await page.locator("#results li.hit .topic").first().getAttribute("data-topic");
+  const topicCount = Number(await page.locator(`#facets li.facet[data-topic="${topTopic}"] .count`).innerText());
+  await page.click(`#facets li.facet[data-topic="${topTopic}"] button`);
+  await page.waitForFunction(() => document.querySelector("#status").textContent.includes(" in topic "));
+  const shown = await page.$$eval("#results li.hit .topic", (ts) => ts.map((t) => t.dataset.topic));
+  assert.equal(shown.length, topicCount, "the filtered page shows the facet's count of hits");
+  assert.ok(shown.every((t) => t === topTopic), `only topic ${topTopic}: ${shown}`);
+  assert.match(page.url(), new RegExp(`[?&]topic=${topTopic}(&|$)`));
+  assert.match(page.url(), /[?&]q=pasta\+sauce/);
+  const filteredIds = await page.$$eval("#results li.hit .id", (ids) => ids.map((i) => i.textContent));
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector("#status").textContent.includes(" in topic "));
+  assert.deepEqual(await page.$$eval("#results li.hit .id", (ids) => ids.map((i) => i.textContent)),
+    filteredIds, "reloading the URL gives the same hits");
+  assert.equal(await page.locator("#query").inputValue(), "pasta sauce");
+  assert.equal(await page.locator("#facets li.active").getAttribute("data-topic"), topTopic);
+  // "all topics" lifts the filter; "more from this topic" on a hit of another topic sets it.
+  await page.click("#facets li.facet:not([data-topic]) button");
+  await page.waitForFunction(() => !document.querySelector("#status").textContent.includes(" in topic "));
+  assert.equal(await page.locator("#results li.hit").count(), 8);
+  const other = page.locator(`#results li.hit .topic:not([data-topic="${topTopic}"])`).first();
+  const otherTopic = await other.getAttribute("data-topic");
+  await other.locator("a.more").click();
+  await page.waitForFunction(() => document.querySelector("#status").textContent.includes(" in topic "));
+  assert.ok((await page.$$eval("#results li.hit .topic", (ts) => ts.map((t) => t.dataset.topic)))
+    .every((t) => t === otherTopic));
 
   // An empty query is refused by the form; a query of spaces gets the server's error.
   await page.fill("#query", "   ");

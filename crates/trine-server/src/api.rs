@@ -11,7 +11,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use trine_encoder::Role;
-use trine_index::{Fusion, Mode};
+use trine_index::{Fusion, Mode, Request};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -32,6 +32,12 @@ pub struct SearchRequest {
     pub fusion: Option<Fusion>,
     #[serde(default = "default_candidates")]
     pub candidates: usize,
+    /// Only documents of this topic (an index with topics).
+    #[serde(default)]
+    pub topic: Option<usize>,
+    /// Topic counts of the unfiltered top candidates; default: on when the index has topics.
+    #[serde(default)]
+    pub facets: Option<bool>,
 }
 
 fn default_k() -> usize {
@@ -64,6 +70,9 @@ pub struct Hit {
     /// The chunk that matched best, when the index splits documents (dense and hybrid).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chunk: Option<trine_index::BestChunk>,
+    /// Its topic, when the index has topics (`null`: in none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<Option<usize>>,
 }
 
 fn check_text(state: &AppState, text: &str, what: &str) -> Result<(), ApiError> {
@@ -104,13 +113,26 @@ pub async fn search(
         Mode::Lexical => Vec::new(),
         _ => state.encode(vec![req.query.clone()], Role::Query).await?.0,
     };
-    let (hits, fusion, generation) = state
+    let (hits, facets, fusion, generation) = state
         .with_index(move |index| {
             let fusion = req.fusion.unwrap_or(index.manifest().fusion);
-            let hits =
-                index.search(req.mode, &req.query, &vector, req.k, req.candidates, fusion)?;
+            let topics = index.topics();
+            let results = index.run(&Request {
+                mode: req.mode,
+                text: &req.query,
+                vector: &vector,
+                k: req.k,
+                candidates: req.candidates,
+                fusion,
+                topic: req.topic,
+                facets: req.facets.unwrap_or(topics.is_some()),
+            })?;
+            let facets = results
+                .facets
+                .map(|f| crate::topics::facets_json(index, &f));
             let q = (!vector.is_empty()).then(|| trine_index::dense::unit(&vector));
-            let hits = hits
+            let hits = results
+                .hits
                 .into_iter()
                 .map(|h| {
                     let d = index.document(h.row);
@@ -128,12 +150,14 @@ pub async fn search(
                             rank: h.dense_rank,
                         },
                         chunk: q.as_ref().and_then(|q| index.best_chunk(q, h.row)),
+                        topic: topics.map(|t| t.of(h.row)),
                     })
                 })
                 .collect::<Result<Vec<Hit>, ApiError>>()?;
             let generation = index.manifest().generation;
             Ok((
                 hits,
+                facets,
                 (req.mode == Mode::Hybrid).then_some(fusion),
                 generation,
             ))
@@ -141,6 +165,8 @@ pub async fn search(
         .await?;
     Ok(Json(json!({
         "hits": hits,
+        "facets": facets,
+        "topic": req.topic,
         "mode": req.mode,
         "fusion": fusion,
         "generation": generation,

@@ -58,6 +58,7 @@ impl From<trine_index::IndexError> for ApiError {
         let status = match &e {
             E::EmptyQuery | E::Shape { .. } | E::Parameter { .. } => StatusCode::BAD_REQUEST,
             E::Locked { .. } | E::DuplicateIds { .. } => StatusCode::CONFLICT,
+            E::NoTopics { .. } | E::NoSuchTopic { .. } => StatusCode::NOT_FOUND,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError {

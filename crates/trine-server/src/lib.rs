@@ -1,18 +1,20 @@
 //! trine's HTTP server: `POST /search`, `GET /documents/{id}`, `POST /embed`,
-//! `POST /v1/embeddings` (OpenAI-compatible), `GET /health`, `GET /metrics` (Prometheus) and a
+//! `POST /v1/embeddings` (OpenAI-compatible), `GET /health`, `GET /metrics` (Prometheus),
+//! `GET /topics`, `GET /topics/{id}` and the topic map (an index clustered into topics) and a
 //! search page at `/`, over one live index and the model that built it; with a write token,
 //! `POST /documents` (upsert), `DELETE /documents/{id}` and `POST /documents/delete`.
 //!
 //! Every error is JSON (`{"error": "..."}`): malformed JSON, unknown fields or parameters out of
-//! range 400, a write without the token 401 (403 when writes are off), unknown documents 404,
-//! requests over the time limit 408, another writer busy 409, bodies or batches over the limits
-//! 413.
+//! range 400, a write without the token 401 (403 when writes are off), unknown documents or
+//! topics 404, requests over the time limit 408, another writer busy 409, bodies or batches over
+//! the limits 413.
 
 pub mod api;
 mod batcher;
 mod error;
 mod metrics;
 mod state;
+pub mod topics;
 pub mod writes;
 
 use std::sync::Arc;
@@ -41,6 +43,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/embed", post(api::embed))
         .route("/v1/embeddings", post(api::openai_embeddings))
+        .route("/topics", get(topics::list))
+        .route("/topics/map.svg", get(topics::map_svg))
+        .route("/topics/map.png", get(topics::map_png))
+        .route("/topics/{id}", get(topics::one))
         .route("/health", get(api::health))
         .route("/metrics", get(api::metrics))
         .fallback(not_found)

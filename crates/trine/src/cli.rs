@@ -120,6 +120,27 @@ pub enum KMeansMetricArg {
     Euclidean,
 }
 
+/// The 2-D layout of a cluster map.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum MapArg {
+    /// t-SNE for more than five clusters, PCA for fewer.
+    Auto,
+    /// Barnes-Hut t-SNE (neighbourhoods kept).
+    Tsne,
+    /// The first two principal components.
+    Pca,
+    /// No map.
+    None,
+}
+
+/// The cluster map.
+#[derive(Debug, Args, Clone)]
+pub struct MapArgs {
+    /// Layout of the map (SVG and PNG).
+    #[arg(long, value_enum, default_value_t = MapArg::Auto)]
+    pub map: MapArg,
+}
+
 /// Clustering algorithm and its settings.
 #[derive(Debug, Args, Clone)]
 pub struct AlgorithmArgs {
@@ -171,6 +192,8 @@ pub struct ClusterArgs {
     #[command(flatten)]
     pub algorithm: AlgorithmArgs,
     #[command(flatten)]
+    pub map: MapArgs,
+    #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
     pub corpus_args: CorpusArgs,
@@ -204,11 +227,17 @@ pub struct EvalClusterArgs {
     /// Also write assignments, summaries and the map here.
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
+    /// Score another engine's topics instead of clustering: NPMI coherence and diversity of the
+    /// keyword lists in this JSON file (`{"topics": [["word", ...], ...]}`) over the corpus.
+    #[arg(long, conflicts_with_all = ["out_dir", "embeddings"])]
+    pub score_topics: Option<PathBuf>,
     /// Print the scores as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
     pub algorithm: AlgorithmArgs,
+    #[command(flatten)]
+    pub map: MapArgs,
     #[command(flatten)]
     pub model: ModelArgs,
 }
@@ -223,6 +252,31 @@ pub enum IndexCommand {
     Delete(IndexDeleteArgs),
     /// Show what an index holds.
     Info(IndexInfoArgs),
+    /// Cluster an index's documents into topics and store them in it (a new generation):
+    /// keywords, representative documents and, with --levels, coarser topics above them.
+    Cluster(IndexClusterArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IndexClusterArgs {
+    /// Index folder.
+    pub index: PathBuf,
+    #[command(flatten)]
+    pub algorithm: AlgorithmArgs,
+    /// Keywords kept per topic (c-TF-IDF).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub keywords: u64,
+    /// Representative documents kept per topic (nearest its centre).
+    #[arg(long, default_value_t = 5)]
+    pub representatives: usize,
+    /// Coarser levels of a topic hierarchy, as numbers of groups (e.g. `--k 50 --levels 20,5`):
+    /// topics merged by average linkage over their centres.
+    #[arg(long, value_delimiter = ',')]
+    pub levels: Vec<usize>,
+    #[command(flatten)]
+    pub map: MapArgs,
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -426,6 +480,12 @@ pub struct SearchArgs {
     /// TREC run file written by the batch form.
     #[arg(long)]
     pub run: Option<PathBuf>,
+    /// Only documents of this topic (an index clustered by `trine index cluster`).
+    #[arg(long)]
+    pub topic: Option<usize>,
+    /// Print topic counts (facets) of the unfiltered top --candidates hits.
+    #[arg(long)]
+    pub facets: bool,
     /// Batch form: run the queries one at a time (encoding included) and write latency
     /// percentiles as JSON to this file.
     #[arg(long, requires = "queries")]

@@ -62,7 +62,14 @@ fn eval_cluster_prints_scores_and_writes_outputs() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    for key in ["v_measure", "nmi", "ari", "silhouette"] {
+    for key in [
+        "v_measure",
+        "nmi",
+        "ari",
+        "silhouette",
+        "npmi",
+        "topic_diversity",
+    ] {
         let x = v[key]
             .as_f64()
             .unwrap_or_else(|| panic!("{key} missing: {v}"));
@@ -82,7 +89,23 @@ fn eval_cluster_prints_scores_and_writes_outputs() {
         .sum();
     assert_eq!(sizes, 12);
     let svg = std::fs::read_to_string(out.join("map.svg")).unwrap();
-    assert!(svg.starts_with("<svg") && svg.matches("<circle").count() == 12);
+    // Twelve points and a legend swatch per cluster; the PNG is the same map.
+    assert!(
+        svg.starts_with("<svg") && svg.matches("<circle").count() == 12 + 3,
+        "{svg}"
+    );
+    assert!(
+        svg.contains(">\ntopics\n</text>"),
+        "the legend has its heading"
+    );
+    assert_eq!(
+        &std::fs::read(out.join("map.png")).unwrap()[..4],
+        b"\x89PNG"
+    );
+    assert!(
+        v["map"].is_null(),
+        "12 points are too few for 10-NN figures: {v}"
+    );
     assert!(std::fs::read_to_string(out.join("clusters.txt"))
         .unwrap()
         .contains("keywords"));
@@ -179,4 +202,142 @@ fn bad_cluster_input_fails_cleanly() {
         err.contains("labels.tsv") && err.contains("no label for document `space/2`"),
         "{err}"
     );
+}
+
+/// `trine index build` of the labelled corpus with the tiny model.
+fn indexed(dir: &Path) -> (String, PathBuf) {
+    let model = tiny_model(dir);
+    let corpus = labelled_corpus(dir);
+    let idx = dir.join("idx");
+    let o = trine(&[
+        "index",
+        "build",
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--model",
+        &model,
+        "--out",
+        idx.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (model, idx)
+}
+
+#[test]
+fn index_cluster_stores_topics_that_search_filters_and_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, idx) = indexed(dir.path());
+    let idx_s = idx.to_str().unwrap();
+    let o = trine(&[
+        "index", "cluster", idx_s, "--k", "3", "--levels", "2", "--map", "pca",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        table.contains("keywords") && table.contains("level of 2 groups"),
+        "{table}"
+    );
+    let o = trine(&["index", "info", idx_s]);
+    let info = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(info.contains("topics       3 by k-means (k = 3"), "{info}");
+    assert!(info.contains("generation 2"), "{info}");
+    // Every hit of a filtered search is in the topic; facets count the unfiltered candidates.
+    let search = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "search",
+            idx_s,
+            "pasta sauce",
+            "--model",
+            &model,
+            "--json",
+            "--k",
+            "12",
+        ];
+        args.extend_from_slice(extra);
+        let o = trine(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let all = search(&["--facets"]);
+    let hits = all["hits"].as_array().unwrap();
+    let topic = hits[0]["topic"].as_u64().unwrap();
+    let in_topic = hits.iter().filter(|h| h["topic"] == topic).count();
+    let facet = all["facets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["topic"] == topic)
+        .unwrap()["count"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(facet as usize, in_topic);
+    let t = topic.to_string();
+    let filtered = search(&["--topic", &t]);
+    let filtered = filtered.as_array().unwrap();
+    assert_eq!(filtered.len(), in_topic);
+    assert!(filtered.iter().all(|h| h["topic"] == topic));
+    // Documents added later go to a topic; eight new ones put at least three in some topic of
+    // at most ten, past a quarter of it: drift.
+    let more = dir.path().join("more.jsonl");
+    let lines: String = (0..8)
+        .map(|i| format!("{{\"_id\": \"new/{i}\", \"text\": \"pasta garlic oven {i}\"}}\n"))
+        .collect();
+    std::fs::write(&more, lines).unwrap();
+    let o = trine(&[
+        "index",
+        "add",
+        idx_s,
+        "--corpus",
+        more.to_str().unwrap(),
+        "--model",
+        &model,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("re-clustering is due"),
+        "{}",
+        stderr(&o)
+    );
+    let info = String::from_utf8_lossy(&trine(&["index", "info", idx_s]).stdout).into_owned();
+    assert!(info.contains("(drifted)"), "{info}");
+}
+
+#[test]
+fn bad_topic_requests_fail_naming_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, idx) = indexed(dir.path());
+    let idx_s = idx.to_str().unwrap();
+    let fails = |args: &[&str], wanted: &str| {
+        let o = trine(args);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert!(stderr(&o).contains(wanted), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    };
+    fails(
+        &["search", idx_s, "pasta", "--model", &model, "--topic", "0"],
+        "this index has no topics (make them with `trine index cluster`)",
+    );
+    fails(
+        &["index", "cluster", idx_s, "--k", "20"],
+        "k = 20 is larger than the number of documents (12)",
+    );
+    fails(
+        &["index", "cluster", idx_s, "--k", "3", "--levels", "3"],
+        "a hierarchy level of 3 groups",
+    );
+    let info = String::from_utf8_lossy(&trine(&["index", "info", idx_s]).stdout).into_owned();
+    assert!(
+        info.contains("generation 1") && info.contains("topics       none"),
+        "{info}"
+    );
+    let o = trine(&["index", "cluster", idx_s, "--k", "3", "--map", "none"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    fails(
+        &["search", idx_s, "pasta", "--model", &model, "--topic", "3"],
+        "no topic 3: the index has 3 topics (0 to 2)",
+    );
+    // A damaged topics file: the index refuses to open, naming the file.
+    let live = idx.join(std::fs::read_to_string(idx.join("CURRENT")).unwrap());
+    std::fs::write(live.join("topics.json"), "{").unwrap();
+    fails(&["index", "info", idx_s], "topics.json");
 }

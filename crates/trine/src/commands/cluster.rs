@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use trine_cluster::metrics::{silhouette, Metric};
+use trine_cluster::plot::{Drawn, MapChoice};
 use trine_cluster::summary::{summarize, table, ClusterSummary};
 use trine_cluster::{cluster, Algorithm, Clustering, KMeansOptions};
 use trine_corpus::assignments::{self, Assignments};
@@ -12,11 +13,9 @@ use trine_corpus::{read_corpus, Document};
 use trine_index::Index;
 
 use super::shared;
-use crate::cli::{AlgorithmArg, AlgorithmArgs, Cli, ClusterArgs, KMeansMetricArg};
-use crate::data_root;
+use crate::cli::{AlgorithmArg, AlgorithmArgs, Cli, ClusterArgs, KMeansMetricArg, MapArg, MapArgs};
+use crate::{data_root, progress};
 
-/// Points drawn on a map at most (a seeded sample beyond that).
-const MAP_POINTS: usize = 20_000;
 /// Points scored by the silhouette at most (as scikit-learn's `sample_size`).
 pub const SILHOUETTE_SAMPLE: usize = 10_000;
 
@@ -40,6 +39,34 @@ pub fn algorithm(a: &AlgorithmArgs) -> Algorithm {
             min_size: a.min_size,
         },
     }
+}
+
+/// The map the flags ask for.
+pub fn map_choice(a: &MapArgs) -> MapChoice {
+    match a.map {
+        MapArg::Auto => MapChoice::Auto,
+        MapArg::Tsne => MapChoice::Tsne,
+        MapArg::Pca => MapChoice::Pca,
+        MapArg::None => MapChoice::Off,
+    }
+}
+
+/// A progress bar for a t-SNE layout of `epochs` steps (none for PCA), and its callback.
+pub fn layout_bar(
+    layout: Option<trine_cluster::layout::Layout>,
+) -> (Option<indicatif::ProgressBar>, impl FnMut(usize)) {
+    let bar = match layout {
+        Some(trine_cluster::layout::Layout::Tsne { epochs, .. }) => {
+            Some(progress::bar(epochs as u64, "map layout (t-SNE)", "steps"))
+        }
+        _ => None,
+    };
+    let b = bar.clone();
+    (bar, move |n: usize| {
+        if let Some(b) = &b {
+            b.set_position(n as u64);
+        }
+    })
 }
 
 /// What was clustered: ids, vectors and, when known, the documents.
@@ -116,18 +143,20 @@ pub fn run(cli: &Cli, a: &ClusterArgs) -> anyhow::Result<()> {
         input.ids.len(),
         start.elapsed().as_secs_f64()
     );
-    let summaries = write_outputs(&a.out_dir, &input, &clustering, &algo)?;
+    let (summaries, _) = write_outputs(&a.out_dir, &input, &clustering, &algo, map_choice(&a.map))?;
     print!("{}", table(&summaries, clustering.noise()));
     Ok(())
 }
 
-/// Writes `assignments.parquet`, `clusters.json`, `clusters.txt` and `map.svg` into `dir`.
+/// Writes `assignments.parquet`, `clusters.json`, `clusters.txt` and the map (`map.svg`,
+/// `map.png`) into `dir`; returns the summaries and the drawn map.
 pub fn write_outputs(
     dir: &Path,
     input: &Input,
     clustering: &Clustering,
     algo: &Algorithm,
-) -> anyhow::Result<Vec<ClusterSummary>> {
+    map: MapChoice,
+) -> anyhow::Result<(Vec<ClusterSummary>, Option<Drawn>)> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     assignments::write(
         &dir.join("assignments.parquet"),
@@ -170,30 +199,40 @@ pub fn write_outputs(
                 message: e.to_string(),
             })
     })?;
-    let n = input.ids.len();
-    let step = n.div_ceil(MAP_POINTS).max(1);
-    let rows: Vec<usize> = (0..n).step_by(step).collect();
-    let sample: Vec<f32> = rows
-        .iter()
-        .flat_map(|&r| {
-            input.values[r * input.dim..(r + 1) * input.dim]
-                .iter()
-                .copied()
-        })
-        .collect();
-    let unit = trine_cluster::vectors::normalize_rows(&sample, input.dim);
-    let points = trine_cluster::pca::pca(&unit, input.dim, 2);
-    let labels: Vec<Option<usize>> = rows.iter().map(|&r| clustering.labels[r]).collect();
-    let title = format!(
-        "{} clusters of {n} documents (PCA of unit embeddings)",
-        clustering.k
-    );
-    trine_cluster::plot::cluster_map(&dir.join("map.svg"), &title, &points, &labels)?;
+    let drawn = match map.layout(clustering.k) {
+        Some(layout) => {
+            let mut names = vec![String::new(); clustering.k];
+            for s in &summaries {
+                names[s.cluster] = trine_cluster::plot::name(s.cluster, &s.keywords);
+            }
+            let (bar, mut report) = layout_bar(Some(layout));
+            let drawn = trine_cluster::plot::draw(
+                &input.values,
+                input.dim,
+                &clustering.labels,
+                &names,
+                layout,
+                &mut report,
+            )?;
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            trine_corpus::atomic::write_bytes(&dir.join("map.svg"), drawn.svg.as_bytes())?;
+            trine_corpus::atomic::write_bytes(&dir.join("map.png"), &drawn.png)?;
+            Some(drawn)
+        }
+        None => None,
+    };
     eprintln!(
-        "wrote assignments.parquet, clusters.json, clusters.txt and map.svg to {}",
+        "wrote assignments.parquet, clusters.json, clusters.txt{} to {}",
+        if drawn.is_some() {
+            ", map.svg and map.png"
+        } else {
+            ""
+        },
         dir.display()
     );
-    Ok(summaries)
+    Ok((summaries, drawn))
 }
 
 /// Mean silhouette (cosine) of a clustering, over at most [`SILHOUETTE_SAMPLE`] points.

@@ -1,11 +1,11 @@
-//! `trine index build|add|delete|info`.
+//! `trine index build|add|delete|info|cluster`.
 
 use std::time::Instant;
 
 use trine_corpus::read_corpus;
 use trine_index::{AddPolicy, BuildOptions, Index};
 
-use super::{retrieve, shared};
+use super::{cluster, retrieve, shared};
 use crate::cli::{Cli, IndexCommand};
 use crate::{data_root, progress};
 
@@ -101,6 +101,18 @@ pub fn run(cli: &Cli, cmd: &IndexCommand) -> anyhow::Result<()> {
                 docs.len(),
                 index.len()
             );
+            if let Some(t) = index.topics() {
+                let drifted = t.drifted();
+                if !drifted.is_empty() {
+                    eprintln!(
+                        "topics {} have drifted since they were made (generation {}): re-clustering \
+                         is due (`trine index cluster {}`)",
+                        drifted.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "),
+                        t.clustered_at,
+                        a.index.display()
+                    );
+                }
+            }
         }
         IndexCommand::Delete(a) => {
             let _lock = shared::writer_lock(&a.index, &a.write)?;
@@ -109,6 +121,32 @@ pub fn run(cli: &Cli, cmd: &IndexCommand) -> anyhow::Result<()> {
                 "deleted {removed} documents; the index now has {}",
                 index.len()
             );
+        }
+        IndexCommand::Cluster(a) => {
+            let _lock = shared::writer_lock(&a.index, &a.write)?;
+            let options = trine_cluster::topics::TopicOptions {
+                algorithm: cluster::algorithm(&a.algorithm),
+                keywords: a.keywords as usize,
+                representatives: a.representatives,
+                levels: a.levels.clone(),
+                map: cluster::map_choice(&a.map),
+            };
+            let start = Instant::now();
+            let layout = options.map.layout(a.algorithm.k);
+            let (bar, mut report) = cluster::layout_bar(layout);
+            let index = trine_cluster::topics::cluster_index(&a.index, &options, &mut report)?;
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            let t = index.require_topics()?;
+            eprintln!(
+                "{} topics over {} documents in {:.1} s, stored as generation {}",
+                t.len(),
+                index.len(),
+                start.elapsed().as_secs_f64(),
+                index.manifest().generation
+            );
+            print!("{}", topic_table(t));
         }
         IndexCommand::Info(a) => {
             let index = Index::open(&a.index)?;
@@ -156,8 +194,68 @@ pub fn run(cli: &Cli, cmd: &IndexCommand) -> anyhow::Result<()> {
                     "size         {:.1} MiB",
                     index.size_bytes() as f64 / (1u64 << 20) as f64
                 );
+                match index.topics() {
+                    Some(t) => {
+                        println!(
+                            "topics       {} by {} (generation {})",
+                            t.len(),
+                            t.method,
+                            t.clustered_at
+                        );
+                        print!("{}", topic_table(t));
+                    }
+                    None => println!("topics       none (`trine index cluster` makes them)"),
+                }
             }
         }
     }
     Ok(())
+}
+
+/// Topics as a table: number, size now, what was added since, keywords; drifted ones marked.
+fn topic_table(t: &trine_index::Topics) -> String {
+    let sizes = t.sizes();
+    let mut out = format!("{:>6}  {:>6}  {:>6}  keywords\n", "topic", "size", "added");
+    for topic in &t.topics {
+        let mark = if topic.drifted() { "  (drifted)" } else { "" };
+        out.push_str(&format!(
+            "{:>6}  {:>6}  {:>6}  {}{mark}\n",
+            topic.id,
+            sizes[topic.id],
+            topic.added,
+            topic
+                .keywords
+                .iter()
+                .take(8)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if t.noise() > 0 {
+        out.push_str(&format!(
+            "{:>6}  {:>6}  {:>6}  (in no topic)\n",
+            "noise",
+            t.noise(),
+            ""
+        ));
+    }
+    for (li, level) in t.levels.iter().enumerate() {
+        out.push_str(&format!("level of {} groups:\n", level.groups));
+        for (g, words) in level.keywords.iter().enumerate() {
+            let members: Vec<String> = t
+                .topics
+                .iter()
+                .filter(|x| x.parents.get(li) == Some(&g))
+                .map(|x| x.id.to_string())
+                .collect();
+            out.push_str(&format!(
+                "{:>6}  topics {:<20}  {}\n",
+                g,
+                members.join(","),
+                words.iter().take(8).cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    out
 }

@@ -7,7 +7,7 @@ use trine_corpus::beir::{read_queries, Query};
 use trine_corpus::{read_corpus, CorpusOptions};
 use trine_encoder::Encoder;
 use trine_eval::run::write_trec;
-use trine_index::{FusedHit, Index};
+use trine_index::{Index, Request, Results};
 
 use super::{retrieve, shared};
 use crate::cli::{Cli, ModeArg, SearchArgs};
@@ -24,6 +24,9 @@ pub fn run(_cli: &Cli, a: &SearchArgs) -> anyhow::Result<()> {
         let queries = load_queries(path)?;
         if let Some(report) = &a.latency_report {
             return latency(&index, encoder.as_ref(), &queries, a, report);
+        }
+        if a.topic.is_some() || a.facets {
+            anyhow::bail!("--topic and --facets apply to one query or to --latency-report");
         }
         let run = retrieve::run_queries(
             &index,
@@ -45,7 +48,8 @@ pub fn run(_cli: &Cli, a: &SearchArgs) -> anyhow::Result<()> {
     if text.trim().is_empty() {
         anyhow::bail!("empty query");
     }
-    let (hits, vector) = single(&index, encoder.as_ref(), text, a)?;
+    let (Results { hits, facets }, vector) = single(&index, encoder.as_ref(), text, a)?;
+    let topic_of = |row: usize| index.topics().and_then(|t| t.of(row));
     // Which chunk matched, when documents are split (dense and hybrid searches).
     let q = (!vector.is_empty()).then(|| trine_index::dense::unit(&vector));
     let chunk = |row: usize| q.as_ref().and_then(|q| index.best_chunk(q, row));
@@ -60,9 +64,16 @@ pub fn run(_cli: &Cli, a: &SearchArgs) -> anyhow::Result<()> {
                 if let Some(c) = chunk(h.row) {
                     hit["chunk"] = json!(c);
                 }
+                if index.topics().is_some() {
+                    hit["topic"] = json!(topic_of(h.row));
+                }
                 hit
             })
             .collect();
+        let out = match &facets {
+            Some(f) => json!({"hits": out, "facets": f}),
+            None => json!(out),
+        };
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         for (i, h) in hits.iter().enumerate() {
@@ -78,12 +89,25 @@ pub fn run(_cli: &Cli, a: &SearchArgs) -> anyhow::Result<()> {
             let lex = h.lexical_rank.map_or("-".to_string(), |r| format!("#{r}"));
             let den = h.dense_rank.map_or("-".to_string(), |r| format!("#{r}"));
             let part = chunk(h.row).map_or(String::new(), |c| format!("  chunk {}", c.chunk));
+            let topic = topic_of(h.row).map_or(String::new(), |t| format!("  topic {t}"));
             println!(
-                "{:>3}. {:<12} {:>8.4}  lex {lex:>4} dense {den:>4}{part}  {title}",
+                "{:>3}. {:<12} {:>8.4}  lex {lex:>4} dense {den:>4}{part}{topic}  {title}",
                 i + 1,
                 d.id,
                 h.score
             );
+        }
+        if let (Some(f), Some(t)) = (&facets, index.topics()) {
+            println!("topics of the top {} hits:", a.fusion.candidates);
+            for c in f {
+                let words = &t.topics[c.topic].keywords;
+                println!(
+                    "{:>6}  {:>4}  {}",
+                    c.topic,
+                    c.count,
+                    words.iter().take(6).cloned().collect::<Vec<_>>().join(", ")
+                );
+            }
         }
     }
     Ok(())
@@ -121,14 +145,14 @@ fn latency(
     Ok(())
 }
 
-/// One query in any mode, as fused-hit records (single retrievers fill only their own side),
-/// with the query's vector (empty for lexical search).
+/// One query in any mode, as fused-hit records (single retrievers fill only their own side)
+/// with facets when asked, and the query's vector (empty for lexical search).
 fn single(
     index: &Index,
     encoder: Option<&Encoder>,
     text: &str,
     a: &SearchArgs,
-) -> anyhow::Result<(Vec<FusedHit>, Vec<f32>)> {
+) -> anyhow::Result<(Results, Vec<f32>)> {
     let vector = match encoder {
         Some(enc) => {
             index.check_model(&retrieve::model_info(enc)?)?;
@@ -136,15 +160,17 @@ fn single(
         }
         None => Vec::new(),
     };
-    let hits = index.search(
-        retrieve::mode(a.mode),
+    let results = index.run(&Request {
+        mode: retrieve::mode(a.mode),
         text,
-        &vector,
-        a.k,
-        a.fusion.candidates,
-        retrieve::fusion(&a.fusion, index),
-    )?;
-    Ok((hits, vector))
+        vector: &vector,
+        k: a.k,
+        candidates: a.fusion.candidates,
+        fusion: retrieve::fusion(&a.fusion, index),
+        topic: a.topic,
+        facets: a.facets,
+    })?;
+    Ok((results, vector))
 }
 
 /// Queries from a BEIR `queries.jsonl`, or one per line from any other file (ids = line numbers).
