@@ -6,6 +6,8 @@
 #   BENCH_ANN=0    skip the synthetic ANN benchmark (1M × 384 vectors; about half an hour here)
 #   BENCH_ANN_N=N  its collection size (default 1000000)
 #   BENCH_CLUSTER=0 skip the clustering benchmarks (20 Newsgroups vs scikit-learn; k-means at scale)
+#   BENCH_TOPICS=0 skip topics (scripts/bench-topics.sh: NPMI and diversity beside NMF and LDA, the
+#                  map's trustworthiness beside PCA's, search with a topic filter and facets)
 #   BENCH_TRAIN=0  skip fine-tuning (scripts/bench-train.sh: about 20 minutes per loss here)
 #   BENCH_FINETUNE=0 skip `trine finetune` (scripts/bench-finetune.sh: hours; BENCH_FT_PARTS picks parts)
 #   BENCH_SPEED=0  skip the side-by-side encoder speed rounds (scripts/bench-encoder-speed.sh)
@@ -143,6 +145,11 @@ PY
   target/release/examples/kmeans_bench --n 100000 --out "$out/kmeans-100k.json"
   target/release/examples/kmeans_bench --n 1000000 --max-iter 20 --out "$out/kmeans-1m.json"
   target/release/examples/kmeans_bench --n 1000000 --mini-batch 4096 --max-iter 300 --out "$out/kmeans-1m-minibatch.json"
+fi
+
+if [ "${BENCH_TOPICS:-1}" = 1 ]; then
+  echo "== topics in the engine (scripts/bench-topics.sh)"
+  scripts/bench-topics.sh
 fi
 
 if [ "${BENCH_TRAIN:-1}" = 1 ]; then

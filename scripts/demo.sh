@@ -42,9 +42,14 @@ echo "== 6. A hybrid search"
 "$trine" search "$idx" "vitamin D deficiency and the risk of tuberculosis" --mode hybrid --k 5
 
 echo
-echo "== 7. Cluster the SciFact abstracts (spherical k-means, k = 12): table, assignments, map"
-"$trine" cluster --index "$idx" --k 12 --out-dir data/scifact-clusters
-echo "   map: data/scifact-clusters/map.svg; assignments: data/scifact-clusters/assignments.parquet"
+echo "== 7. Topics in the index (spherical k-means, k = 12, and 4 broader groups): keywords, a"
+echo "   t-SNE map, then a search filtered to the top hit's topic with topic counts beside it"
+"$trine" index cluster "$idx" --k 12 --levels 4
+q="vitamin D deficiency and the risk of tuberculosis"
+topic=$("$trine" search "$idx" "$q" --json --k 1 --model "$model" \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["topic"])')
+"$trine" search "$idx" "$q" --mode hybrid --k 5 --topic "$topic" --facets
+echo "   map: $idx/$(cat "$idx/CURRENT")/topics-map.png (also served at /topics/map.png)"
 
 echo
 echo "== 8. Fine-tune: a short run of the recommended recipe on the SciFact train split"
@@ -55,4 +60,4 @@ echo "   model card: data/scifact-ft/README.md; curves: data/scifact-ft/curves.s
 
 echo
 echo "== Next: serve the index with its search page and API"
-echo "   $trine serve $idx    # then open http://127.0.0.1:7700/"
+echo "   $trine serve $idx    # then open http://127.0.0.1:7700/ (topic facets beside the results)"
