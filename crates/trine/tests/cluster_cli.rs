@@ -341,3 +341,44 @@ fn bad_topic_requests_fail_naming_what_is_wrong() {
     std::fs::write(live.join("topics.json"), "{").unwrap();
     fails(&["index", "info", idx_s], "topics.json");
 }
+
+#[test]
+fn score_topics_scores_given_keywords_and_refuses_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = labelled_corpus(dir.path());
+    let c = corpus.to_str().unwrap();
+    let file = dir.path().join("topics.json");
+    // "rocket" and "orbit" share all four space posts: NPMI 1; "pasta" and "engine" never meet: −1.
+    std::fs::write(
+        &file,
+        r#"{"topics": [["rocket", "orbit"], ["pasta", "engine"]]}"#,
+    )
+    .unwrap();
+    let o = trine(&[
+        "eval-cluster",
+        "--data",
+        c,
+        "--score-topics",
+        file.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v["npmi"].as_f64().unwrap().abs() < 1e-12,
+        "mean of 1 and -1: {v}"
+    );
+    assert_eq!(v["topic_diversity"], 1.0);
+    for bad in [r#"{"topics": []}"#, r#"{"words": 3}"#] {
+        std::fs::write(&file, bad).unwrap();
+        let o = trine(&[
+            "eval-cluster",
+            "--data",
+            c,
+            "--score-topics",
+            file.to_str().unwrap(),
+        ]);
+        assert!(!o.status.success(), "{bad} was accepted");
+        assert!(stderr(&o).contains("topics.json"), "{}", stderr(&o));
+    }
+}
