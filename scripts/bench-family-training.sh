@@ -27,7 +27,8 @@ texts=("Vitamin D deficiency raises the risk of fractures." "" "维生素D缺乏
     echo "| fixture | family | loss, first 5 steps | loss, last 5 steps | worst cosine (ST vs trine) | max abs diff |"
     echo "|---|---|---|---|---|---|"
 } > "$res/FAMILY-TRAINING.md"
-for fx in bert-cls-normalize distilbert-mean xlm-roberta-mean-prompts xlm-roberta-mean-sqrt-len; do
+for fx in bert-cls-normalize distilbert-mean xlm-roberta-mean-prompts xlm-roberta-mean-sqrt-len modernbert-mean \
+    qwen3-lasttoken-prompts; do
     out="$work/$fx"
     "$trine" train --model "$fixtures/$fx" --triplets "$work/triplets.parquet" --out "$out" \
         --loss infonce --max-steps 40 --batch-size 16 --lr 1e-3 --seed 42 > "$work/$fx.log"

@@ -43,10 +43,10 @@ impl Transformer {
         Self::build(vb, &folder.family).map_err(weights_error)
     }
 
-    /// Builds a non-BERT family from a `VarBuilder`; weights may carry the prefix Hugging Face's
-    /// task heads add (`distilbert.`, `roberta.`, `model.`) or none, as sentence-transformers
-    /// saves them.
-    fn build(vb: VarBuilder<'static>, family: &Family) -> candle_core::Result<Self> {
+    /// Builds a family from a `VarBuilder` (BERT without its fused kernels' precision choice;
+    /// for a training run's weights, say); weights may carry the prefix Hugging Face's task heads
+    /// add (`distilbert.`, `roberta.`, `model.`) or none, as sentence-transformers saves them.
+    pub fn build(vb: VarBuilder<'static>, family: &Family) -> candle_core::Result<Self> {
         match family {
             Family::Bert(config) => Ok(Bert::new(vb, config, Mode::Inference)?.into()),
             Family::DistilBert(config, _) => Ok(Transformer::DistilBert(

@@ -42,12 +42,6 @@ pub enum TrainError {
         "step {step}: the loss is not finite ({value}); lower the learning rate or check the data"
     )]
     NotFinite { step: usize, value: f32 },
-    /// The model's family has no training path yet (only the BERT-shaped families have one).
-    #[error("{path}: training a `{model_type}` model is not supported yet (only bert, xlm-roberta and distilbert); it can be embedded and searched with")]
-    UnsupportedFamily {
-        path: PathBuf,
-        model_type: &'static str,
-    },
     /// Drawing a plot failed.
     #[error("{path}: plot: {message}")]
     Plot { path: PathBuf, message: String },

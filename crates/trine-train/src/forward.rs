@@ -95,7 +95,7 @@ fn norm(ln: &LayerNorm, x: &Tensor, eps: f64) -> candle_core::Result<Tensor> {
 
 /// Zeroes each value with probability `p` and scales the rest by `1 / (1 - p)`, drawing the mask
 /// from `rng` (so a seeded training run repeats exactly).
-fn dropout(x: &Tensor, p: f64, rng: &mut StdRng) -> candle_core::Result<Tensor> {
+pub(crate) fn dropout(x: &Tensor, p: f64, rng: &mut StdRng) -> candle_core::Result<Tensor> {
     if p <= 0.0 {
         return Ok(x.clone());
     }

@@ -7,8 +7,9 @@
 //! * [`objective`]: how a batch of triplets feeds the chosen loss;
 //! * [`labels`]: class labels from a `label` column or from grouping retrieval rows;
 //! * [`model`]: the encoder's weights as trainable variables, saved in the sentence-transformers
-//!   layout; `forward`: the training pass over them (dropout, each op of `autograd` one node
-//!   with a hand-written backward pass);
+//!   layout; `forward`: the BERT-shaped families' training pass over them (dropout, each op of
+//!   `autograd` one node with a hand-written backward pass); `net`: ModernBERT's and Qwen3's, on
+//!   candle-nn's differentiable ops where candle-transformers' fused kernels have no backward;
 //! * [`optim`]: AdamW, the warm-up/decay schedule, gradient clipping;
 //! * [`data`]: what a run trains on: triplets with the split's judgements, or labelled texts;
 //! * [`batches`]: batches without duplicates, and P classes × K texts;
@@ -30,6 +31,7 @@ pub mod labels;
 pub mod loss;
 pub mod mine;
 pub mod model;
+mod net;
 pub mod objective;
 pub mod optim;
 mod prepared;

@@ -1,6 +1,6 @@
-//! The encoder being trained: the weights of a BERT-shaped model (BERT, RoBERTa, DistilBERT) as
-//! candle variables, plus the folder's tokenizer and pooling, and writing the result back out in
-//! the sentence-transformers layout under the names it was read with.
+//! The encoder being trained: the weights of a BERT-shaped model (BERT, RoBERTa, DistilBERT) or a
+//! ModernBERT as candle variables, plus the folder's tokenizer and pooling, and writing the result
+//! back out in the sentence-transformers layout under the names it was read with.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -8,34 +8,47 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
 use trine_encoder::{
-    Bert, BertConfig, Encoder, EncoderOptions, Head, Mode, ModelFolder, TextTokenizer,
+    Bert, BertConfig, Encoder, EncoderOptions, Family, Head, Mode, ModelFolder, TextTokenizer,
+    Transformer,
 };
 
+use crate::net::modernbert::ModernBertTrain;
+use crate::net::qwen3::Qwen3Train;
+use crate::net::Dropouts;
 use crate::{Result, TrainError};
+
+/// The differentiable forward pass of a family.
+enum Net {
+    /// trine's BERT (also RoBERTa and DistilBERT), each op with a hand-written backward pass.
+    Bert(Bert),
+    /// ModernBERT on candle-nn's differentiable ops.
+    ModernBert(ModernBertTrain),
+    /// Qwen3 on candle-nn's differentiable ops.
+    Qwen3(Qwen3Train),
+}
 
 /// A sentence encoder whose weights are trainable variables.
 pub struct TrainableModel {
     folder: ModelFolder,
     varmap: VarMap,
-    bert: Bert,
+    net: Net,
     head: Head,
     tokenizer: TextTokenizer,
     /// The training pass's dense-layer products in bf16 (see [`TrainableModel::set_train_bf16`]).
     bf16: bool,
 }
 
-/// The folder's configuration as trine's BERT reads it: training runs trine's BERT, the one
-/// forward pass with dropout and a backward pass for every op. candle-transformers' ModernBERT
-/// and Qwen3 call fused kernels without one (rotary embeddings, RMS norm, softmax).
+/// The folder's configuration as trine's BERT reads it (BERT-shaped families only): training
+/// runs trine's BERT, the one forward pass with dropout and a backward pass for every op.
 fn bert_config(folder: &ModelFolder) -> Result<&BertConfig> {
     let path = folder.dir.join("config.json");
-    let config = folder
-        .family
-        .bert_like()
-        .ok_or_else(|| TrainError::UnsupportedFamily {
-            path: path.clone(),
-            model_type: folder.family.model_type(),
-        })?;
+    let config = folder.family.bert_like().ok_or_else(|| {
+        TrainError::Settings(format!(
+            "{}: a `{}` model has no BERT configuration",
+            path.display(),
+            folder.family.model_type()
+        ))
+    })?;
     config.check(&path)?;
     Ok(config)
 }
@@ -44,7 +57,6 @@ impl TrainableModel {
     /// Loads a sentence-transformers folder with every weight as an f32 variable.
     pub fn load(dir: &Path) -> Result<Self> {
         let folder = ModelFolder::open(dir)?;
-        let config = bert_config(&folder)?;
         let device = Device::Cpu;
         let weights_error = |source| trine_encoder::EncoderError::Weights {
             path: folder.weights.clone(),
@@ -61,13 +73,24 @@ impl TrainableModel {
             }
         }
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
-        let bert = Bert::new(vb, config, Mode::Train).map_err(weights_error)?;
+        let dropout = || Dropouts::read(&folder.dir.join("config.json"));
+        let net = match &folder.family {
+            Family::ModernBert(config) => Net::ModernBert(
+                ModernBertTrain::new(vb, config, dropout()?).map_err(weights_error)?,
+            ),
+            Family::Qwen3(config) => {
+                Net::Qwen3(Qwen3Train::new(vb, config, dropout()?).map_err(weights_error)?)
+            }
+            _ => {
+                Net::Bert(Bert::new(vb, bert_config(&folder)?, Mode::Train).map_err(weights_error)?)
+            }
+        };
         let tokenizer = TextTokenizer::load(&folder)?;
         let head = Head::load(&folder, &device)?;
         Ok(TrainableModel {
             folder,
             varmap,
-            bert,
+            net,
             head,
             tokenizer,
             bf16: false,
@@ -75,7 +98,8 @@ impl TrainableModel {
     }
 
     /// Runs the training pass's dense-layer products on bf16-rounded operands with f32
-    /// accumulation (mixed precision); weights and gradients stay f32.
+    /// accumulation (mixed precision); weights and gradients stay f32. BERT-shaped families
+    /// only: ModernBERT and Qwen3 train in f32 whatever this says.
     pub fn set_train_bf16(&mut self, on: bool) {
         self.bf16 = on;
     }
@@ -87,7 +111,7 @@ impl TrainableModel {
 
     /// Output dimension.
     pub fn dim(&self) -> usize {
-        self.head.dim(self.bert.hidden_size())
+        self.head.dim(self.folder.family.shape().hidden_size)
     }
 
     /// Tokenizes texts (truncated to the model's `max_seq_length`).
@@ -99,13 +123,17 @@ impl TrainableModel {
     /// dropout masks drawn from `seed`.
     pub fn embed(&self, ids: &[&[u32]], seed: u64) -> Result<Tensor> {
         let batch = self.tokenizer.pad(ids, &Device::Cpu)?;
-        let hidden = crate::forward::forward_train(
-            &self.bert,
-            &batch.input_ids,
-            &batch.attention_mask,
-            seed,
-            self.bf16,
-        )?;
+        let hidden = match &self.net {
+            Net::Bert(bert) => crate::forward::forward_train(
+                bert,
+                &batch.input_ids,
+                &batch.attention_mask,
+                seed,
+                self.bf16,
+            )?,
+            Net::ModernBert(m) => m.forward(&batch.input_ids, &batch.attention_mask, seed)?,
+            Net::Qwen3(m) => m.forward(&batch.input_ids, seed)?,
+        };
         // Dense modules after pooling stay frozen: they are constants, not variables.
         Ok(self.head.apply(&hidden, &batch.attention_mask, 0)?)
     }
@@ -152,13 +180,21 @@ impl TrainableModel {
     /// An inference encoder (fused kernels) with a snapshot of the current weights.
     pub fn encoder(&self, options: EncoderOptions) -> Result<Encoder> {
         let vb = VarBuilder::from_tensors(self.weights()?, DType::F32, &Device::Cpu);
-        let bert = Bert::with_precision(
-            vb,
-            bert_config(&self.folder)?,
-            Mode::Inference,
-            options.precision,
-        )?;
-        Ok(Encoder::from_model(self.folder.clone(), bert, options)?)
+        let model: Transformer = match &self.net {
+            Net::Bert(_) => Bert::with_precision(
+                vb,
+                bert_config(&self.folder)?,
+                Mode::Inference,
+                options.precision,
+            )?
+            .into(),
+            Net::ModernBert(_) | Net::Qwen3(_) => Transformer::build(vb, &self.folder.family)
+                .map_err(|source| trine_encoder::EncoderError::Weights {
+                    path: self.folder.weights.clone(),
+                    source,
+                })?,
+        };
+        Ok(Encoder::from_model(self.folder.clone(), model, options)?)
     }
 
     /// Writes a complete sentence-transformers folder at `dir` with the current weights: the

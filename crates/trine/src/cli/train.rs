@@ -217,7 +217,8 @@ pub struct TrainingFlags {
     pub eval_dtype: Option<DtypeArg>,
     /// Number format of the training pass's matrix products: bf16 rounds their operands and
     /// accumulates in f32, weights and gradients stay f32 (train and labelled finetune: f32;
-    /// finetune on a BEIR folder: bf16).
+    /// finetune on a BEIR folder: bf16). BERT-shaped families only; ModernBERT and Qwen3 train
+    /// in f32.
     #[arg(long, value_enum)]
     pub train_dtype: Option<TrainDtypeArg>,
     /// Write a resumable checkpoint every this many steps (0: never; 20).
