@@ -3,12 +3,14 @@
 //!
 //! Same layout as the int8 kernel ([`crate::vnni`]), with pairs of inputs instead of quads: the
 //! weight is packed once into panels of 16 output columns, one 64-byte vector per pair of
-//! inputs; the micro-kernel keeps 8 rows × 32 columns of f32 sums in registers.
+//! inputs; the micro-kernel keeps 6 rows × 64 columns of f32 sums in registers.
 
 use std::arch::x86_64::*;
 
 const PANEL: usize = 16;
-const ROWS: usize = 8;
+/// Rows and panels of one micro-kernel tile: 6 × 64 sums in 24 of the 32 vector registers.
+const ROWS: usize = 6;
+const PANELS: usize = 4;
 
 /// Whether this CPU runs the AVX512-BF16 kernel.
 pub fn available() -> bool {
@@ -49,47 +51,58 @@ impl PackedBf16Pairs {
     #[target_feature(enable = "avx512f,avx512bf16")]
     unsafe fn xwt_bf16(&self, a: &[u16], c: &mut [f32], rows: usize) {
         let panels = self.n.div_ceil(PANEL);
-        let groups = self.k2 / 2;
         let mut p = 0;
         while p < panels {
-            let pair = (panels - p).min(2);
+            let np = (panels - p).min(PANELS);
             let mut r = 0;
             while r < rows {
                 let m = (rows - r).min(ROWS);
-                let mut acc = [[_mm512_setzero_ps(); 2]; ROWS];
-                for g in 0..groups {
-                    let base = self.data.as_ptr();
-                    let b0: __m512bh = std::mem::transmute::<__m512i, __m512bh>(
-                        _mm512_loadu_si512(base.add((p * groups + g) * PANEL * 2).cast()),
-                    );
-                    let b1: __m512bh = if pair == 2 {
-                        std::mem::transmute::<__m512i, __m512bh>(_mm512_loadu_si512(
-                            base.add(((p + 1) * groups + g) * PANEL * 2).cast(),
-                        ))
-                    } else {
-                        std::mem::transmute::<__m512i, __m512bh>(_mm512_setzero_si512())
-                    };
-                    for (i, acc) in acc.iter_mut().enumerate().take(m) {
-                        let at = a.as_ptr().add((r + i) * self.k2 + g * 2);
-                        let x = std::mem::transmute::<__m512i, __m512bh>(_mm512_set1_epi32(
-                            std::ptr::read_unaligned(at.cast::<i32>()),
-                        ));
-                        acc[0] = _mm512_dpbf16_ps(acc[0], x, b0);
-                        acc[1] = _mm512_dpbf16_ps(acc[1], x, b1);
-                    }
-                }
-                for (i, acc) in acc.iter().enumerate().take(m) {
-                    let mut lanes = [0f32; 2 * PANEL];
-                    _mm512_storeu_ps(lanes.as_mut_ptr(), acc[0]);
-                    _mm512_storeu_ps(lanes.as_mut_ptr().add(PANEL), acc[1]);
-                    let col0 = p * PANEL;
-                    let cols = (self.n - col0).min(pair * PANEL);
-                    let row = &mut c[(r + i) * self.n + col0..(r + i) * self.n + col0 + cols];
-                    row.copy_from_slice(&lanes[..cols]);
-                }
+                self.tile(a, c, r, m, p, np);
                 r += m;
             }
-            p += pair;
+            p += np;
+        }
+    }
+
+    /// `m` (≤ [`ROWS`]) rows from `r` × `np` (≤ [`PANELS`]) panels from `p`: the sums stay in
+    /// 24 registers (fixed sizes, so the compiler unrolls and keeps them there), four weight
+    /// vectors and one broadcast input per pair of inputs.
+    #[target_feature(enable = "avx512f,avx512bf16")]
+    #[inline]
+    unsafe fn tile(&self, a: &[u16], c: &mut [f32], r: usize, m: usize, p: usize, np: usize) {
+        let groups = self.k2 / 2;
+        let base = self.data.as_ptr();
+        let mut acc = [[_mm512_setzero_ps(); PANELS]; ROWS];
+        for g in 0..groups {
+            let mut b = [std::mem::transmute::<__m512i, __m512bh>(_mm512_setzero_si512()); PANELS];
+            for (j, b) in b.iter_mut().enumerate() {
+                if j < np {
+                    *b = std::mem::transmute::<__m512i, __m512bh>(_mm512_loadu_si512(
+                        base.add(((p + j) * groups + g) * PANEL * 2).cast(),
+                    ));
+                }
+            }
+            for (i, acc) in acc.iter_mut().enumerate() {
+                if i < m {
+                    let at = a.as_ptr().add((r + i) * self.k2 + g * 2);
+                    let x = std::mem::transmute::<__m512i, __m512bh>(_mm512_set1_epi32(
+                        std::ptr::read_unaligned(at.cast::<i32>()),
+                    ));
+                    for (acc, b) in acc.iter_mut().zip(&b) {
+                        *acc = _mm512_dpbf16_ps(*acc, x, *b);
+                    }
+                }
+            }
+        }
+        let col0 = p * PANEL;
+        let cols = (self.n - col0).min(np * PANEL);
+        for (i, acc) in acc.iter().enumerate().take(m) {
+            let mut lanes = [0f32; PANELS * PANEL];
+            for (j, v) in acc.iter().enumerate() {
+                _mm512_storeu_ps(lanes.as_mut_ptr().add(j * PANEL), *v);
+            }
+            let row = &mut c[(r + i) * self.n + col0..(r + i) * self.n + col0 + cols];
+            row.copy_from_slice(&lanes[..cols]);
         }
     }
 }

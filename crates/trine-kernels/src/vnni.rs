@@ -2,16 +2,17 @@
 //! lane), for CPUs where MKL's integer GEMM is slow or absent (AMD Zen 4, builds without MKL).
 //!
 //! The weight is packed once into panels of 16 output columns: for each group of 4 inputs, 16
-//! columns × 4 bytes, one 64-byte vector. A micro-kernel keeps 8 rows × 32 columns of i32 sums
-//! in 16 registers; per group of 4 inputs it loads two weight vectors, broadcasts each row's 4
-//! activation bytes and issues 16 `vpdpbusd`.
+//! columns × 4 bytes, one 64-byte vector. A micro-kernel keeps 6 rows × 64 columns of i32 sums
+//! in 24 registers; per group of 4 inputs it loads four weight vectors, broadcasts each row's 4
+//! activation bytes and issues 24 `vpdpbusd`.
 
 use std::arch::x86_64::*;
 
 /// Output columns per panel (one 512-bit vector of i32).
 const PANEL: usize = 16;
-/// Rows per micro-kernel call.
-const ROWS: usize = 8;
+/// Rows and panels of one micro-kernel tile: 6 × 64 sums in 24 of the 32 vector registers.
+const ROWS: usize = 6;
+const PANELS: usize = 4;
 
 /// Whether this CPU runs the VNNI kernel.
 pub fn available() -> bool {
@@ -52,47 +53,54 @@ impl PackedI8 {
     #[target_feature(enable = "avx512f,avx512vnni")]
     unsafe fn xwt_vnni(&self, a: &[u8], c: &mut [i32], rows: usize) {
         let panels = self.n.div_ceil(PANEL);
-        let groups = self.k4 / 4;
         let mut p = 0;
         while p < panels {
-            let pair = (panels - p).min(2);
+            let np = (panels - p).min(PANELS);
             let mut r = 0;
             while r < rows {
                 let m = (rows - r).min(ROWS);
-                let mut acc = [[_mm512_setzero_si512(); 2]; ROWS];
-                for g in 0..groups {
-                    let b0 = _mm512_loadu_si512(
-                        self.data.as_ptr().add((p * groups + g) * PANEL * 4).cast(),
-                    );
-                    let b1 = if pair == 2 {
-                        _mm512_loadu_si512(
-                            self.data
-                                .as_ptr()
-                                .add(((p + 1) * groups + g) * PANEL * 4)
-                                .cast(),
-                        )
-                    } else {
-                        _mm512_setzero_si512()
-                    };
-                    for (i, acc) in acc.iter_mut().enumerate().take(m) {
-                        let at = a.as_ptr().add((r + i) * self.k4 + g * 4);
-                        let x = _mm512_set1_epi32(std::ptr::read_unaligned(at.cast::<i32>()));
-                        acc[0] = _mm512_dpbusd_epi32(acc[0], x, b0);
-                        acc[1] = _mm512_dpbusd_epi32(acc[1], x, b1);
-                    }
-                }
-                for (i, acc) in acc.iter().enumerate().take(m) {
-                    let mut lanes = [0i32; 2 * PANEL];
-                    _mm512_storeu_si512(lanes.as_mut_ptr().cast(), acc[0]);
-                    _mm512_storeu_si512(lanes.as_mut_ptr().add(PANEL).cast(), acc[1]);
-                    let col0 = p * PANEL;
-                    let cols = (self.n - col0).min(pair * PANEL);
-                    let row = &mut c[(r + i) * self.n + col0..(r + i) * self.n + col0 + cols];
-                    row.copy_from_slice(&lanes[..cols]);
-                }
+                self.tile(a, c, r, m, p, np);
                 r += m;
             }
-            p += pair;
+            p += np;
+        }
+    }
+
+    /// `m` (≤ [`ROWS`]) rows from `r` × `np` (≤ [`PANELS`]) panels from `p`: the sums stay in
+    /// 24 registers (fixed sizes, so the compiler unrolls and keeps them there), four weight
+    /// vectors and one broadcast input per group of four inputs.
+    #[target_feature(enable = "avx512f,avx512vnni")]
+    #[inline]
+    unsafe fn tile(&self, a: &[u8], c: &mut [i32], r: usize, m: usize, p: usize, np: usize) {
+        let groups = self.k4 / 4;
+        let base = self.data.as_ptr();
+        let mut acc = [[_mm512_setzero_si512(); PANELS]; ROWS];
+        for g in 0..groups {
+            let mut b = [_mm512_setzero_si512(); PANELS];
+            for (j, b) in b.iter_mut().enumerate() {
+                if j < np {
+                    *b = _mm512_loadu_si512(base.add(((p + j) * groups + g) * PANEL * 4).cast());
+                }
+            }
+            for (i, acc) in acc.iter_mut().enumerate() {
+                if i < m {
+                    let at = a.as_ptr().add((r + i) * self.k4 + g * 4);
+                    let x = _mm512_set1_epi32(std::ptr::read_unaligned(at.cast::<i32>()));
+                    for (acc, b) in acc.iter_mut().zip(&b) {
+                        *acc = _mm512_dpbusd_epi32(*acc, x, *b);
+                    }
+                }
+            }
+        }
+        let col0 = p * PANEL;
+        let cols = (self.n - col0).min(np * PANEL);
+        for (i, acc) in acc.iter().enumerate().take(m) {
+            let mut lanes = [0i32; PANELS * PANEL];
+            for (j, v) in acc.iter().enumerate() {
+                _mm512_storeu_si512(lanes.as_mut_ptr().add(j * PANEL).cast(), *v);
+            }
+            let row = &mut c[(r + i) * self.n + col0..(r + i) * self.n + col0 + cols];
+            row.copy_from_slice(&lanes[..cols]);
         }
     }
 }
