@@ -12,6 +12,7 @@
 #   BENCH_FINETUNE=0 skip `trine finetune` (scripts/bench-finetune.sh: hours; BENCH_FT_PARTS picks parts)
 #   BENCH_SPEED=0  skip the side-by-side encoder speed rounds (scripts/bench-encoder-speed.sh)
 #   BENCH_CHUNKING=0 skip truncation against chunking (scripts/bench-chunking.sh: about 15 minutes)
+#   BENCH_VECTORS=0 skip quantised vectors (scripts/bench-vectors.sh: SciFact, then 1M synthetic)
 set -euo pipefail
 trine=${TRINE:-target/release/trine}
 model=${MODEL:-models/all-MiniLM-L6-v2}
@@ -63,14 +64,7 @@ start=$(date +%s.%N)
 "$trine" index build --force --model "$model" --corpus "$scifact" --out "$idx" --embeddings "$emb"
 end=$(date +%s.%N)
 python3 -c "import json,sys; json.dump({'documents': 5183, 'seconds': float(sys.argv[2]) - float(sys.argv[1]), 'embedding': 'precomputed (trine embed above)'}, open('$out/index-build.json','w'))" "$start" "$end"
-python3 - "$scifact" > data/bench-test-queries.jsonl <<'PY'
-import json, sys
-root = sys.argv[1]
-ids = {l.split("\t")[0] for l in open(f"{root}/qrels/test.tsv") if not l.startswith("query-id")}
-for l in open(f"{root}/queries.jsonl"):
-    if json.loads(l)["_id"] in ids:
-        print(l.strip())
-PY
+python3 scripts/test-queries.py "$scifact" > data/bench-test-queries.jsonl
 for mode in lexical dense hybrid; do
   "$trine" search "$idx" --queries data/bench-test-queries.jsonl --run "$(mktemp)" --mode "$mode" \
     --latency-report "$out/latency-$mode.json"
@@ -180,6 +174,11 @@ scripts/bench-family-training.sh
 if [ "${BENCH_CHUNKING:-1}" = 1 ]; then
   echo "== long documents: truncation against chunking (scripts/bench-chunking.sh)"
   scripts/bench-chunking.sh
+fi
+
+if [ "${BENCH_VECTORS:-1}" = 1 ]; then
+  echo "== quantised vectors: int8 and binary first passes rescored in f32 (scripts/bench-vectors.sh)"
+  scripts/bench-vectors.sh
 fi
 
 if [ "${BENCH_FINETUNE:-1}" = 1 ]; then

@@ -14,24 +14,13 @@
 //! as a search server sees them) and ANN recall@10 against the exact top 10 for several
 //! ef_search values. Writes one JSON object to `--out` (or stdout).
 
+mod common;
+
 use std::time::Instant;
 
-use trine_index::dense::{write_vectors, Vectors};
+use common::{arg, percentile};
 use trine_index::synthetic::{unit_vectors, Shape};
 use trine_index::{Ann, AnnSettings, Quantization};
-
-fn arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| default.to_string())
-}
-
-fn percentile(ms: &mut [f64], p: f64) -> f64 {
-    ms.sort_by(f64::total_cmp);
-    ms[((ms.len() as f64 - 1.0) * p).round() as usize]
-}
 
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -120,23 +109,8 @@ fn main() {
         None => serde_json::Value::Null,
     };
     eprintln!("relative contrast@10: {contrast}");
-    eprintln!("generating {n} × {dim} ({shape:?})");
-    let data = unit_vectors(n, dim, shape, 1);
-    let queries = unit_vectors(nq, dim, shape, 2);
-    let path = dir.path().join("vectors.f32");
-    write_vectors(&path, &data, dim).expect("write vectors");
-    drop(data);
-    let vectors = Vectors::open(&path, n, dim).expect("map vectors");
-
-    eprintln!("exact search, {nq} queries");
-    let mut exact_ms = Vec::new();
-    let mut truth = Vec::new();
-    for q in queries.chunks_exact(dim) {
-        let t = Instant::now();
-        let hits = vectors.search(q, 10, |r| r);
-        exact_ms.push(t.elapsed().as_secs_f64() * 1e3);
-        truth.push(hits);
-    }
+    let (vectors, queries) = common::collection(dir.path(), n, dim, nq, shape);
+    let (truth, mut exact_ms) = common::exact_top10(&vectors, &queries);
 
     eprintln!("building HNSW {settings:?}");
     let t = Instant::now();

@@ -9,6 +9,7 @@ pub(crate) const CURRENT: &str = "CURRENT";
 pub(crate) const MANIFEST: &str = "manifest.json";
 pub(crate) const DOCS: &str = "docs.parquet";
 pub(crate) const VECTORS: &str = "vectors.f32";
+pub(crate) const QUANTIZED: &str = "vectors.q";
 pub(crate) const LEXICAL: &str = "lexical";
 pub(crate) const ANN: &str = "ann.usearch";
 pub(crate) const CHUNKS: &str = "chunks.bin";

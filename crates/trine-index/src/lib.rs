@@ -6,6 +6,7 @@
 //!     manifest.json       format version, model name + fingerprint, dimension, counts, settings
 //!     docs.parquet        id, title, text (row i ↔ vector i ↔ tantivy `row` i)
 //!     vectors.f32         row-major little-endian f32, unit length, memory-mapped
+//!     vectors.q           optional int8 or binary copy, read into memory for the first pass
 //!     lexical/            tantivy index of title + text (English stemming, stop words, BM25)
 //!     ann.usearch         optional HNSW graph over the vectors (USearch), memory-mapped
 //!     chunks.bin          when documents are split: each one's vector rows and chunk spans
@@ -28,6 +29,7 @@ mod layout;
 pub mod lexical;
 pub mod lock;
 mod manifest;
+pub mod quantized;
 pub mod synthetic;
 pub mod topics;
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ann::AnnSettings;
 use crate::chunks::ChunkSettings;
+use crate::quantized::QuantizedSettings;
 use crate::{Fusion, IndexError, ModelInfo, Result};
 
 /// The index format this build reads and writes.
@@ -56,6 +57,10 @@ pub struct Manifest {
     /// when every document has one vector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunking: Option<ChunkSettings>,
+    /// The quantised copy of the vectors (`vectors.q`) that dense search scans first, in
+    /// memory, rescoring its best candidates against the f32 vectors; none for the f32 scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantized: Option<QuantizedSettings>,
     /// The topics `topics.json` holds, when the index has been clustered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topics: Option<TopicSettings>,

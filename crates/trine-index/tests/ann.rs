@@ -1,6 +1,8 @@
 //! The HNSW path against the exact scan: recall, exact scores, and staying whole through add,
 //! delete and damage.
 
+mod common;
+
 use std::path::Path;
 
 use trine_corpus::Document;
@@ -12,22 +14,11 @@ use trine_index::{
 const DIM: usize = 32;
 
 fn model() -> ModelInfo {
-    ModelInfo {
-        name: "synthetic".into(),
-        fingerprint: "a".repeat(64),
-        dim: DIM,
-        ..Default::default()
-    }
+    common::model(DIM)
 }
 
 fn docs(range: std::ops::Range<usize>) -> Vec<Document> {
-    range
-        .map(|i| Document {
-            id: format!("doc{i:05}"),
-            title: String::new(),
-            text: format!("document number {i}"),
-        })
-        .collect()
+    common::numbered_docs(range)
 }
 
 fn shape() -> Shape {

@@ -2,6 +2,8 @@
 //! topic, facets count the unfiltered candidates, and topics survive (or are refused) through
 //! every change and every kind of damage.
 
+mod common;
+
 use std::path::Path;
 
 use trine_corpus::Document;
@@ -18,12 +20,7 @@ const WORDS: [&[&str]; 3] = [
 ];
 
 fn model() -> ModelInfo {
-    ModelInfo {
-        name: "synthetic".into(),
-        fingerprint: "b".repeat(64),
-        dim: DIM,
-        ..Default::default()
-    }
+    common::model(DIM)
 }
 
 /// Document `i` of group `i % 3`: words of its group (and a shared word across groups) and a

@@ -16,10 +16,12 @@ use crate::ann::Ann;
 use crate::chunks::ChunkMap;
 use crate::dense::Vectors;
 use crate::layout::{
-    self, ANN, CHUNKS, DOCS, LEXICAL, MANIFEST, TOPICS, TOPIC_MAP_PNG, TOPIC_MAP_SVG, VECTORS,
+    self, ANN, CHUNKS, DOCS, LEXICAL, MANIFEST, QUANTIZED, TOPICS, TOPIC_MAP_PNG, TOPIC_MAP_SVG,
+    VECTORS,
 };
 use crate::lexical::Lexical;
 use crate::manifest::Manifest;
+use crate::quantized::Quantized;
 use crate::topics::{TopicMap, Topics};
 use crate::{IndexError, Result};
 
@@ -62,6 +64,8 @@ pub struct Index {
     docs: Vec<Document>,
     rows: HashMap<String, usize>,
     vectors: Vectors,
+    /// The in-memory int8 or binary copy of the vectors, when the manifest asks for one.
+    quantized: Option<Quantized>,
     /// Which vector rows are whose, when documents are split into chunks.
     chunks: Option<ChunkMap>,
     lexical: Lexical,
@@ -80,7 +84,8 @@ pub struct Index {
 /// Which dense search path answers a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DenseMethod {
-    /// The ANN graph when the index has one, else the exact scan.
+    /// The ANN graph when the index has one, else its quantised vectors rescored in f32, else
+    /// the exact scan.
     #[default]
     Auto,
     /// The exact scan over every vector (the reference).
@@ -131,6 +136,15 @@ impl Index {
         };
         let vector_rows = chunks.as_ref().map_or(docs.len(), ChunkMap::len);
         let vectors = Vectors::open(&dir.join(VECTORS), vector_rows, manifest.model.dim)?;
+        let quantized = match manifest.quantized {
+            Some(s) => Some(Quantized::read(
+                &dir.join(QUANTIZED),
+                s.format,
+                vector_rows,
+                manifest.model.dim,
+            )?),
+            None => None,
+        };
         let lexical = Lexical::open(&dir.join(LEXICAL))?;
         if lexical.num_docs() as usize != docs.len() {
             return Err(corrupt(
@@ -202,6 +216,7 @@ impl Index {
             docs,
             rows,
             vectors,
+            quantized,
             chunks,
             lexical,
             ann,
@@ -283,6 +298,11 @@ impl Index {
             Some(c) => c.rows(row),
             None => row..row + 1,
         }
+    }
+
+    /// The quantised vectors dense search scans first, when the index has them.
+    pub fn quantized(&self) -> Option<&Quantized> {
+        self.quantized.as_ref()
     }
 
     /// The chunk map, when documents are split.

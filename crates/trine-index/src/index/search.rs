@@ -49,7 +49,8 @@ impl Index {
     }
 
     /// Cosine top `k` for a query vector, as `(row, score)`, by this open index's dense method
-    /// (by default the ANN graph when the index has one, else exact). Hybrid search uses it too.
+    /// (by default the ANN graph when the index has one, else the quantised vectors rescored in
+    /// f32 when it has those, else exact). Hybrid search uses it too.
     pub fn search_dense(&self, query: &[f32], k: usize) -> Result<Vec<(usize, f32)>> {
         self.search_dense_with(query, k, self.dense_method)
     }
@@ -76,7 +77,7 @@ impl Index {
     }
 
     /// Cosine top `k` for a query vector by the chosen path, as `(row, score)`; scores are
-    /// exact cosines either way and equal scores are ordered by document id.
+    /// exact cosines whichever path found the rows, and equal scores are ordered by document id.
     pub fn search_dense_with(
         &self,
         query: &[f32],
@@ -88,16 +89,26 @@ impl Index {
         if let Some(chunks) = &self.chunks {
             return self.search_chunked(chunks, &q, k, method);
         }
-        match (method, &self.ann) {
-            (DenseMethod::Exact, _) | (DenseMethod::Auto, None) => {
+        match (method, &self.ann, self.first_pass()) {
+            (DenseMethod::Exact, _, _) | (DenseMethod::Auto, None, None) => {
                 Ok(self.vectors.search(&q, k, self.tie()))
             }
-            (_, Some(ann)) => {
+            (DenseMethod::Auto, None, Some((codes, rescore))) => {
+                Ok(codes.search(&self.vectors, &q, k, rescore, self.tie()))
+            }
+            (_, Some(ann), _) => {
                 let pool = k.max(ann.settings().expansion_search);
                 ann.search(&self.vectors, &q, k, pool, self.tie())
             }
-            (DenseMethod::Ann, None) => Err(no_graph()),
+            (DenseMethod::Ann, None, _) => Err(no_graph()),
         }
+    }
+
+    /// The quantised vectors and how many of their candidates to rescore, when the index has
+    /// them (the ANN graph, where there is one, goes first).
+    fn first_pass(&self) -> Option<(&crate::quantized::Quantized, usize)> {
+        let settings = self.manifest.quantized?;
+        Some((self.quantized.as_ref()?, settings.rescore))
     }
 
     /// Fails unless a query vector is as wide as the index's.
@@ -115,7 +126,8 @@ impl Index {
     }
 
     /// Dense search over split documents: every document scored from its chunks (exact), or
-    /// the documents of the graph's nearest chunks rescored from all of their chunks (ANN).
+    /// the documents of the nearest chunks by the graph (ANN) or the quantised vectors rescored
+    /// from all of their chunks.
     fn search_chunked(
         &self,
         chunks: &ChunkMap,
@@ -124,33 +136,40 @@ impl Index {
         method: DenseMethod,
     ) -> Result<Vec<(usize, f32)>> {
         let score = |d: usize| self.dense_score(q, d);
-        match (method, &self.ann) {
-            (DenseMethod::Exact, _) | (DenseMethod::Auto, None) => {
-                Ok(dense::top_by(self.docs.len(), k, score, self.tie()))
+        // Enough chunks that k distinct documents are likely among them.
+        let per_doc = chunks.len().div_ceil(self.docs.len().max(1));
+        let want = (2 * k * per_doc).min(chunks.len());
+        let owner_id = |r: usize| self.docs[chunks.document_of(r)].id.as_str();
+        let candidates: Vec<usize> = match (method, &self.ann, self.first_pass()) {
+            (DenseMethod::Exact, _, _) | (DenseMethod::Auto, None, None) => {
+                return Ok(dense::top_by(self.docs.len(), k, score, self.tie()));
             }
-            (_, Some(ann)) => {
-                // Enough chunks that k distinct documents are likely among them.
-                let per_doc = chunks.len().div_ceil(self.docs.len().max(1));
-                let want = (2 * k * per_doc).min(chunks.len());
+            (DenseMethod::Auto, None, Some((codes, rescore))) => {
+                codes.candidates(q, want.max(rescore), owner_id)
+            }
+            (_, Some(ann), _) => {
                 let pool = want.max(ann.settings().expansion_search);
-                let owner_id = |r: usize| self.docs[chunks.document_of(r)].id.as_str();
-                let mut docs: Vec<usize> = ann
-                    .search(&self.vectors, q, want, pool, owner_id)?
+                ann.search(&self.vectors, q, want, pool, owner_id)?
                     .into_iter()
-                    .map(|(r, _)| chunks.document_of(r))
-                    .collect();
-                docs.sort_unstable();
-                docs.dedup();
-                let scored = dense::top_by(
-                    docs.len(),
-                    k,
-                    |i| score(docs[i]),
-                    |i| self.docs[docs[i]].id.as_str(),
-                );
-                Ok(scored.into_iter().map(|(i, s)| (docs[i], s)).collect())
+                    .map(|(r, _)| r)
+                    .collect()
             }
-            (DenseMethod::Ann, None) => Err(no_graph()),
-        }
+            (DenseMethod::Ann, None, _) => return Err(no_graph()),
+        };
+        // The candidates' documents, each rescored from all of its chunks.
+        let mut docs: Vec<usize> = candidates
+            .into_iter()
+            .map(|r| chunks.document_of(r))
+            .collect();
+        docs.sort_unstable();
+        docs.dedup();
+        let scored = dense::top_by(
+            docs.len(),
+            k,
+            |i| score(docs[i]),
+            |i| self.docs[docs[i]].id.as_str(),
+        );
+        Ok(scored.into_iter().map(|(i, s)| (docs[i], s)).collect())
     }
 
     /// Cosine of the unit query `q` with the document at `row`: with its vector, or its chunks'

@@ -10,11 +10,13 @@ use crate::chunks::{ChunkMap, ChunkSettings};
 use crate::dense;
 use crate::fusion::Fusion;
 use crate::layout::{
-    self, ANN, CHUNKS, DOCS, LEXICAL, MANIFEST, TOPICS, TOPIC_MAP_PNG, TOPIC_MAP_SVG, VECTORS,
+    self, ANN, CHUNKS, DOCS, LEXICAL, MANIFEST, QUANTIZED, TOPICS, TOPIC_MAP_PNG, TOPIC_MAP_SVG,
+    VECTORS,
 };
 use crate::lexical;
 use crate::lock::{Wait, WriterLock};
 use crate::manifest::{LexicalSettings, Manifest, TopicSettings, FORMAT_VERSION};
+use crate::quantized::{Quantized, QuantizedSettings};
 use crate::topics::{TopicMap, Topics, TopicsInput};
 use crate::{IndexError, Result};
 
@@ -34,6 +36,9 @@ pub struct BuildOptions<'a> {
     /// Documents split into chunks: how, and which vectors are whose (the vectors are then one
     /// per chunk, in the map's order).
     pub chunking: Option<(ChunkSettings, &'a ChunkMap)>,
+    /// An int8 or binary copy of the vectors for dense search's first pass (every later
+    /// generation keeps it, coded afresh).
+    pub quantized: Option<QuantizedSettings>,
 }
 
 /// What a new generation's ANN graph starts from (when the manifest records one).
@@ -207,6 +212,13 @@ fn write_generation(
     } = contents;
     write_documents(&staging.join(DOCS), docs)?;
     dense::write_vectors(&staging.join(VECTORS), vectors, manifest.model.dim)?;
+    if let Some(q) = manifest.quantized {
+        let dim = manifest.model.dim;
+        let unit = trine_eval::exact::normalized(vectors, dim);
+        if let Some(codes) = Quantized::build(q.format, &unit, dim) {
+            codes.write(&staging.join(QUANTIZED))?;
+        }
+    }
     if let Some(c) = chunks {
         c.write(&staging.join(CHUNKS))?;
     }
@@ -357,6 +369,7 @@ impl Index {
                 .wants(vector_rows)
                 .then_some(options.ann_settings),
             chunking: options.chunking.map(|(s, _)| s),
+            quantized: options.quantized,
             topics: None,
         };
         let contents = Contents {

@@ -58,6 +58,7 @@ pub fn run(cli: &Cli, cmd: &IndexCommand) -> anyhow::Result<()> {
                 ann_settings,
                 progress: Some(&report),
                 chunking: settings.zip(chunks.as_ref()),
+                quantized: shared::quantized_options(&a.vectors),
             };
             let index = Index::build_with(
                 &a.out,

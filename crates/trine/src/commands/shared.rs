@@ -158,6 +158,23 @@ pub fn apply_dense_args(
     Ok(())
 }
 
+/// The quantised vectors `index build` was asked for, if any.
+pub fn quantized_options(
+    args: &crate::cli::VectorArgs,
+) -> Option<trine_index::quantized::QuantizedSettings> {
+    use crate::cli::VectorsArg;
+    use trine_index::quantized::{QuantizedSettings, VectorFormat};
+    let format = match args.vectors {
+        VectorsArg::F32 => return None,
+        VectorsArg::Int8 => VectorFormat::Int8,
+        VectorsArg::Binary => VectorFormat::Binary,
+    };
+    Some(QuantizedSettings {
+        format,
+        rescore: args.rescore as usize,
+    })
+}
+
 /// The ANN build options from `index build`'s flags.
 pub fn ann_options(
     args: &crate::cli::AnnArgs,
