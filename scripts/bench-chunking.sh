@@ -4,7 +4,9 @@
 # Each setting builds one index (bf16 embeddings; build time gives documents/s, the folder its
 # size), then dense and hybrid (RRF) are evaluated on it. Writes eval/results/chunking-*.json and
 # eval/results/CHUNKING.md.
-#   BENCH_CHUNK_SETTINGS  (default "truncate 128/32/max 128/32/mean 256/64/max")
+#   BENCH_CHUNK_SETTINGS  settings to run (default "truncate 128/32/max 128/32/mean 256/64/max")
+#   BENCH_CHUNK_DATA      corpus:split pairs to run them on (default "scifact:test nfcorpus:dev")
+# CHUNKING.md lists every setting of every corpus that has a result, whichever run made it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 trine=${TRINE:-target/release/trine}
@@ -12,11 +14,14 @@ model=${MODEL:-models/all-MiniLM-L6-v2}
 root=${TRINE_DATA_ROOT:-../shared/corpora}
 res=eval/results
 work=${BENCH_CHUNK_DIR:-/tmp/trine-bench-chunking}
-settings=${BENCH_CHUNK_SETTINGS:-"truncate 128/32/max 128/32/mean 256/64/max"}
+all_settings="truncate 128/32/max 128/32/mean 256/64/max"
+settings=${BENCH_CHUNK_SETTINGS:-$all_settings}
+pairs=${BENCH_CHUNK_DATA:-"scifact:test nfcorpus:dev"}
 mkdir -p "$work" "$res"
 commit=$(git rev-parse --short HEAD)
+cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 
-for pair in "scifact:test" "nfcorpus:dev"; do
+for pair in $pairs; do
     data=${pair%%:*}; split=${pair#*:}
     [ "$data" = scifact ] && data_dir=$(scripts/scifact-path.sh "$root") || data_dir="$root/$data"
     for s in $settings; do
@@ -36,9 +41,9 @@ for pair in "scifact:test" "nfcorpus:dev"; do
         hybrid=$("$trine" eval --model "$model" --dtype bf16 --data "$data_dir" --split "$split" --index "$idx" \
             --retriever hybrid --fusion rrf --json --out-dir "$work/runs")
         info=$("$trine" index info "$idx" --json)
-        python3 - "$res/chunking-$name.json" "$start" "$end" "$dense" "$hybrid" "$info" "$idx" "$commit" "$s" "$split" <<'PY'
+        python3 - "$res/chunking-$name.json" "$start" "$end" "$dense" "$hybrid" "$info" "$idx" "$commit" "$s" "$split" "$cpu" <<'PY'
 import json, os, sys
-dest, start, end, dense, hybrid, info, idx, commit, setting, split = sys.argv[1:]
+dest, start, end, dense, hybrid, info, idx, commit, setting, split, cpu = sys.argv[1:]
 info = json.loads(info)
 size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(idx) for f in fs)
 chunks = None
@@ -50,23 +55,24 @@ secs = float(end) - float(start)
 json.dump({"setting": setting, "split": split, "documents": info["documents"], "chunks": chunks,
            "chunking": info.get("chunking"), "build_seconds": secs,
            "docs_per_s": info["documents"] / secs, "index_bytes": size,
-           "dense": json.loads(dense), "hybrid_rrf": json.loads(hybrid), "commit": commit},
+           "dense": json.loads(dense), "hybrid_rrf": json.loads(hybrid), "commit": commit, "cpu": cpu},
           open(dest, "w"), indent=2)
 PY
     done
 done
 
-python3 - "$res" "$settings" > "$res/CHUNKING.md" <<'PY'
+python3 - "$res" "$all_settings" > "$res/CHUNKING.md" <<'PY'
 import json, sys
 res, settings = sys.argv[1], sys.argv[2].split()
 print("# Long documents: truncation against chunking\n")
 print("`scripts/bench-chunking.sh` (all-MiniLM-L6-v2, bf16, max_seq_length 256; chunks of N "
       "tokens with M overlapping, a document scored by its best chunk (max, MaxP) or the mean). "
-      "Build time includes embedding.\n")
+      "Build time includes embedding, so docs/s compare only between rows of the same CPU; each "
+      "row's commit is the trine commit of its run.\n")
 for data, split in (("scifact", "test"), ("nfcorpus", "dev")):
     print(f"## {data} {split}\n")
-    print("| setting | vectors | dense nDCG@10 | dense R@100 | hybrid RRF nDCG@10 | hybrid R@100 | docs/s | index MiB |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| setting | vectors | dense nDCG@10 | dense R@100 | hybrid RRF nDCG@10 | hybrid R@100 | docs/s | index MiB | CPU | commit |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for s in settings:
         try:
             r = json.load(open(f"{res}/chunking-{data}-{s.replace('/', '-')}.json"))
@@ -75,7 +81,7 @@ for data, split in (("scifact", "test"), ("nfcorpus", "dev")):
         d, h = r["dense"], r["hybrid_rrf"]
         label = "truncate at 256" if s == "truncate" else "chunks {} / overlap {} / {}".format(*s.split("/"))
         print(f"| {label} | {r['chunks'] or r['documents']} | {d['ndcg@10']:.4f} | {d['recall@100']:.4f} | "
-              f"{h['ndcg@10']:.4f} | {h['recall@100']:.4f} | {r['docs_per_s']:.1f} | {r['index_bytes'] / 2**20:.1f} |")
+              f"{h['ndcg@10']:.4f} | {h['recall@100']:.4f} | {r['docs_per_s']:.1f} | {r['index_bytes'] / 2**20:.1f} | {r.get('cpu', 'not recorded')} | {r['commit']} |")
     print()
 PY
 echo "wrote $res/CHUNKING.md"
