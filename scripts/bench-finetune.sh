@@ -26,31 +26,59 @@ root=${TRINE_DATA_ROOT:-../shared/corpora}
 scifact=$(scripts/scifact-path.sh "$root")
 mkdir -p "$work" "$res"
 commit=$(git rev-parse --short HEAD)
+cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 # The memory part and the NFCorpus peer train on the triplets mined by the first seed's run.
 first=${seeds%% *}
 want() { [[ " $parts " == *" $1 "* ]]; }
 
+# The first seed's NFCorpus triplets: the nfcorpus part's, or mined alone with the recipe's
+# mining (the same flags and bf16 dense scores as `finetune`) when that part did not run here.
+first_triplets() {
+    local trip="$work/nfcorpus-$first/triplets.parquet"
+    if [ ! -f "$trip" ]; then
+        echo "== trine mine NFCorpus with the finetune recipe's mining (seed $first)" >&2
+        mkdir -p "$work/nfcorpus-$first"
+        "$trine" mine --data nfcorpus --split train --out "$trip" --seed "$first" --dtype bf16 \
+            --retriever hybrid --skip-top 10 --depth 100 --sampling random --max-score-ratio 0.95 \
+            --max-pairs-per-query 8 >&2
+    fi
+    echo "$trip"
+}
+
 # Copies a finetune report with the commit and the command that made it.
 keep() {
     local out=$1 name=$2; shift 2
-    python3 - "$out/finetune-report.json" "$res/finetune-$name.json" "$commit" "$*" <<'PY'
+    python3 - "$out/finetune-report.json" "$res/finetune-$name.json" "$commit" "$*" "$cpu" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-r["commit"], r["command"] = sys.argv[3], sys.argv[4]
+r["commit"], r["command"], r["cpu"] = sys.argv[3], sys.argv[4], sys.argv[5]
 json.dump(r, open(sys.argv[2], "w"), indent=2)
 PY
 }
 
+# Records the CPU a peer's report was made on.
+peer_cpu() {
+    python3 - "$1" "$cpu" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["cpu"] = sys.argv[2]
+json.dump(r, open(sys.argv[1], "w"), indent=2)
+PY
+}
+
 # Test figures of a retrieval model on SciFact: dense, hybrid RRF, hybrid with the fusion the
-# finetune report tuned on dev.
+# finetune report tuned on dev (the corpus embedded once, by the first).
 scifact_test() {
     local m=$1 name=$2 fusion_flags=$3
     local out="$res/finetune-$name-test.json"
+    local eval=("$trine" eval --data "$scifact" --split test --model "$m" --json --out-dir "$work/runs"
+                --doc-embeddings "$work/$name-docs.emb")
+    rm -f "$work/$name-docs.emb"
     {
         echo "{"
-        echo "\"dense\": $("$trine" eval --data "$scifact" --split test --model "$m" --retriever dense --json --out-dir "$work/runs"),"
-        echo "\"rrf\": $("$trine" eval --data "$scifact" --split test --model "$m" --retriever hybrid --fusion rrf --json --out-dir "$work/runs"),"
-        echo "\"tuned\": $("$trine" eval --data "$scifact" --split test --model "$m" --retriever hybrid $fusion_flags --json --out-dir "$work/runs"),"
+        echo "\"dense\": $("${eval[@]}" --retriever dense),"
+        echo "\"rrf\": $("${eval[@]}" --retriever hybrid --fusion rrf),"
+        echo "\"tuned\": $("${eval[@]}" --retriever hybrid $fusion_flags),"
         echo "\"fusion_flags\": \"$fusion_flags\", \"commit\": \"$commit\""
         echo "}"
     } > "$out"
@@ -104,8 +132,7 @@ fi
 if want memory; then
     # Peak RSS and s/step of InfoNCE on the NFCorpus triplets: batch 64 with cached gradients
     # (mini-batches of 16) against plain batches of 16 and of 64; 2 steps each, no dev set.
-    trip="$work/nfcorpus-$first/triplets.parquet"
-    [ -f "$trip" ] || { echo "memory: run the nfcorpus part first"; exit 1; }
+    trip=$(first_triplets)
     for spec in "cached64 --batch-size 64 --mini-batch-size 16" "plain16 --batch-size 16" "plain64 --batch-size 64"; do
         name=${spec%% *}; flags=${spec#* }
         echo "== memory: $name"
@@ -134,17 +161,19 @@ if want peers-20ng; then
     steps=$(python3 -c "import json; print(json.load(open('$res/finetune-20ng-batch-hard-seed42.json'))['train']['steps'])")
     eval/.venv/bin/python eval/peers/st_finetune.py labelled "$model" "$ng/train.jsonl" \
         "$work/st-20ng" "$res/finetune-st-20ng.json" --loss batch-hard --batch-size 32 --lr 5e-5 --max-steps "$steps"
+    peer_cpu "$res/finetune-st-20ng.json"
     "$trine" eval-cluster --data "$ng" --k 20 --model "$work/st-20ng" --dtype bf16 --json > "$res/finetune-st-20ng-test.json"
 fi
 
 if want peers-nfcorpus; then
     peer_venv
-    trip="$work/nfcorpus-$first/triplets.parquet"
-    steps=$(python3 -c "import json; print(json.load(open('$work/nfcorpus-$first/finetune-report.json'))['train']['steps'])")
+    trip=$(first_triplets)
+    steps=$(python3 -c "import json; print(json.load(open('$res/finetune-nfcorpus-seed$first.json'))['train']['steps'])")
     echo "== sentence-transformers CachedMNRL on trine's NFCorpus triplets (seed $first, $steps steps)"
     eval/.venv/bin/python eval/peers/st_finetune.py triplets "$model" "$trip" "$root/nfcorpus" \
-        "$work/st-nfcorpus" "$res/finetune-st-nfcorpus.json" --batch-size 64 --mini-batch-size 16 --lr 5e-5 --max-steps "$steps"
-    "$trine" eval --data nfcorpus --split dev --model "$work/st-nfcorpus" --retriever dense --json \
+        "$work/st-nfcorpus" "$res/finetune-st-nfcorpus.json" --batch-size 64 --mini-batch-size 16 --lr 5e-5 --max-steps "$steps" --eval-steps 40
+    peer_cpu "$res/finetune-st-nfcorpus.json"
+    "$trine" eval --data nfcorpus --split dev --model "$work/st-nfcorpus" --retriever dense --dtype bf16 --json \
         --out-dir "$work/runs" > "$res/finetune-st-nfcorpus-dev.json"
 fi
 
