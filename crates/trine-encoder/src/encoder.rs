@@ -230,9 +230,21 @@ impl Encoder {
         prompt: Option<&str>,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Vec<f32>> {
+        self.encode_batched(texts, prompt, self.options.batch_size, progress)
+    }
+
+    /// [`Encoder::encode_prompted`] with `batch_size` texts per forward pass instead of the
+    /// options' (the token budget, when set, still bounds each batch).
+    pub fn encode_batched(
+        &self,
+        texts: &[&str],
+        prompt: Option<&str>,
+        batch_size: usize,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<f32>> {
         let dim = self.dim();
         let mut out = vec![0f32; texts.len() * dim];
-        let batch_size = self.options.batch_size.max(1);
+        let batch_size = batch_size.max(1);
         // sentence-transformers counts the prompt's tokens with the start token, without the end.
         let prompt_tokens = match prompt {
             Some(p) if !p.is_empty() => self.tokenizer.encode(&[p])?[0].len().saturating_sub(1),

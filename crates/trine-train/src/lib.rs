@@ -43,7 +43,9 @@ pub use data::{LabelledText, TrainData};
 pub use dev::{Dev, DevSet, HoldOut, LabelledDev};
 pub use error::{Result, TrainError};
 pub use objective::{LossKind, LossParams, Objective};
-pub use trainer::{train, Observer, ProxyInit, RunOptions, TrainConfig, TrainSummary};
+pub use trainer::{
+    train, Observer, ProxyInit, RunOptions, TrainConfig, TrainOverrides, TrainSummary,
+};
 
 /// Peak resident memory of this process in MiB (Linux `VmHWM`), for reports; `None` where
 /// /proc is unavailable.

@@ -186,7 +186,7 @@ fn bad_inputs_are_clear_errors_and_change_nothing() {
                 "--out",
                 &idx,
             ]),
-            vec!["otherdim.parquet", "another model"],
+            vec!["otherdim.parquet", "made by model `other` (dim 16)"],
         ),
         (
             "zero-byte embeddings",

@@ -37,6 +37,41 @@ pub enum FinetuneData {
     },
 }
 
+impl FinetuneData {
+    /// A BEIR folder when `path` is a directory, else a labelled JSON Lines / Parquet
+    /// collection whose texts are read with `fields` and whose classes are in `label_field`.
+    pub fn at(path: &std::path::Path, fields: trine_corpus::JsonFields, label_field: &str) -> Self {
+        if path.is_dir() {
+            return FinetuneData::Beir {
+                root: path.to_path_buf(),
+            };
+        }
+        FinetuneData::Labelled {
+            path: path.to_path_buf(),
+            options: trine_corpus::CorpusOptions {
+                format: trine_corpus::CorpusFormat::Auto,
+                fields,
+            },
+            label_field: label_field.to_string(),
+        }
+    }
+
+    /// Whether the data is class-labelled texts rather than a retrieval corpus.
+    pub fn is_labelled(&self) -> bool {
+        matches!(self, FinetuneData::Labelled { .. })
+    }
+
+    /// The recommended run for this kind of data ([`recipe::labelled`] or
+    /// [`recipe::retrieval`]), which user settings then change.
+    pub fn recipe(&self) -> TrainConfig {
+        if self.is_labelled() {
+            recipe::labelled()
+        } else {
+            recipe::retrieval()
+        }
+    }
+}
+
 /// Where the dev set comes from, for a BEIR folder.
 #[derive(Debug, Clone)]
 pub struct DevOptions {

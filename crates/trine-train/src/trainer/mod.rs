@@ -29,9 +29,11 @@ use crate::prepared::Prepared;
 use crate::{Result, TrainError};
 
 mod config;
+mod overrides;
 mod run;
 
 pub use config::{ProxyInit, TrainConfig};
+pub use overrides::TrainOverrides;
 pub use run::{Observer, RunOptions, TrainSummary};
 
 /// A stable 64-bit FNV-1a digest of the training texts (not cryptographic; it only guards

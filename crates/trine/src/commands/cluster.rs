@@ -123,7 +123,7 @@ fn load(cli: &Cli, a: &ClusterArgs) -> anyhow::Result<Input> {
     let path = a.corpus.as_ref().expect("clap requires a source");
     let docs = corpus(path)?;
     let encoder = shared::load_encoder(&a.model)?;
-    let emb = shared::embed_documents(&encoder, &docs)?;
+    let emb = trine_pipeline::embed_documents(&encoder, &docs, &crate::progress::Bars::default())?;
     Ok(Input {
         ids: emb.ids,
         values: emb.values,

@@ -18,7 +18,7 @@ pub fn run(cli: &Cli, args: &EmbedArgs) -> anyhow::Result<()> {
     }
     let encoder = shared::load_encoder(&args.model)?;
     let start = Instant::now();
-    let emb = shared::embed_documents(&encoder, &docs)?;
+    let emb = trine_pipeline::embed_documents(&encoder, &docs, &crate::progress::Bars::default())?;
     let secs = start.elapsed().as_secs_f64();
     embeddings::write(&args.output, &emb)
         .with_context(|| format!("writing {}", args.output.display()))?;

@@ -31,8 +31,13 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> anyhow::Result<()> {
             let docs = read_corpus(&BeirPaths::new(&data).corpus(), &CorpusOptions::default())?;
             let enc = encoder.as_ref().expect("model loaded");
             let settings = shared::chunk_settings(&args.chunks);
-            let (values, chunks) =
-                shared::index_vectors(enc, &docs, settings, args.doc_embeddings.as_deref())?;
+            let (values, chunks) = trine_pipeline::index_vectors(
+                enc,
+                &docs,
+                settings,
+                args.doc_embeddings.as_deref(),
+                &crate::progress::Bars::default(),
+            )?;
             let options = trine_index::BuildOptions {
                 chunking: settings.zip(chunks.as_ref()),
                 ..Default::default()
@@ -41,7 +46,7 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> anyhow::Result<()> {
                 &tmp.path().join("index"),
                 &docs,
                 &values,
-                retrieve::model_info(enc)?,
+                trine_pipeline::model_info(enc)?,
                 &options,
             )?
         }

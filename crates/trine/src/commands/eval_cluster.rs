@@ -126,7 +126,12 @@ pub fn run(cli: &Cli, a: &EvalClusterArgs) -> anyhow::Result<()> {
         &read_labels(&label_path, &a.id_field, &a.label_field)?,
     )?;
     let encoder = shared::load_encoder(&a.model)?;
-    let emb = shared::document_embeddings(&encoder, &docs, a.embeddings.as_deref())?;
+    let emb = trine_pipeline::document_embeddings(
+        &encoder,
+        &docs,
+        a.embeddings.as_deref(),
+        &crate::progress::Bars::default(),
+    )?;
     let input = Input {
         ids,
         values: emb.values,

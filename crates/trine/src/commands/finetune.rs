@@ -1,6 +1,6 @@
 //! `trine finetune`: from a corpus to a fine-tuned model in one command.
 
-use trine_corpus::{CorpusFormat, CorpusOptions, JsonFields};
+use trine_corpus::JsonFields;
 use trine_encoder::Precision;
 use trine_train::finetune::{finetune, recipe, DevOptions, FinetuneData, FinetuneOptions};
 
@@ -11,28 +11,14 @@ use crate::data_root;
 pub fn run(cli: &Cli, args: &FinetuneArgs) -> anyhow::Result<()> {
     crate::alloc::keep_freed_memory();
     let path = data_root::resolve(&cli.data_root, &args.data);
-    let labelled = !path.is_dir();
-    let data = if labelled {
-        FinetuneData::Labelled {
-            path: path.clone(),
-            options: CorpusOptions {
-                format: CorpusFormat::Auto,
-                fields: JsonFields {
-                    id: args.id_field.clone(),
-                    title: args.title_field.clone(),
-                    text: args.text_field.clone(),
-                },
-            },
-            label_field: args.label_field.clone(),
-        }
-    } else {
-        FinetuneData::Beir { root: path.clone() }
+    let fields = JsonFields {
+        id: args.id_field.clone(),
+        title: args.title_field.clone(),
+        text: args.text_field.clone(),
     };
-    let base = if labelled {
-        recipe::labelled()
-    } else {
-        recipe::retrieval()
-    };
+    let data = FinetuneData::at(&path, fields, &args.label_field);
+    let labelled = data.is_labelled();
+    let base = data.recipe();
     let train = flags::train_config(&args.training, base);
     let options = FinetuneOptions {
         model: args.model.clone(),

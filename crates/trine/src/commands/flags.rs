@@ -7,7 +7,7 @@ use trine_index::{Fusion, Mode};
 use trine_train::curves::{EvalRecord, StepRecord};
 use trine_train::loss::Distance;
 use trine_train::mine::{MineOptions, PositiveChoice, Sampling};
-use trine_train::{LossKind, LossParams, Objective, Observer, ProxyInit, TrainConfig};
+use trine_train::{LossKind, LossParams, Observer, ProxyInit, TrainConfig, TrainOverrides};
 
 use crate::cli::{
     DistanceArg, FusionArg, LossArg, MineRetriever, MiningFlags, PositiveArg, ProxyInitArg,
@@ -66,72 +66,48 @@ fn loss_kind(l: LossArg) -> LossKind {
     }
 }
 
-/// The loss the flags ask for: `--loss` (or the base's family) with every loss flag that is
-/// set, the base's settings for the rest when the family is unchanged.
-fn objective(flags: &TrainingFlags, base: &Objective) -> Objective {
-    let kind = flags.loss.map_or(base.kind(), loss_kind);
-    let inherited = if kind == base.kind() {
-        base.params()
-    } else {
-        LossParams::default()
-    };
-    let params = LossParams {
-        distance: flags
-            .distance
-            .map(|d| match d {
+/// The training flags as changes over a base config.
+pub fn train_overrides(flags: &TrainingFlags) -> TrainOverrides {
+    TrainOverrides {
+        loss: flags.loss.map(loss_kind),
+        loss_params: LossParams {
+            distance: flags.distance.map(|d| match d {
                 DistanceArg::Euclidean => Distance::Euclidean,
                 DistanceArg::SquaredEuclidean => Distance::SquaredEuclidean,
                 DistanceArg::Cosine => Distance::Cosine,
-            })
-            .or(inherited.distance),
-        // A new distance changes the default margin, unless one is given.
-        margin: flags.margin.or(if flags.distance.is_some() {
-            None
-        } else {
-            inherited.margin
+            }),
+            margin: flags.margin,
+            second_margin: flags.second_margin,
+            scale: flags.scale,
+            proxy_alpha: flags.proxy_alpha,
+            proxy_delta: flags.proxy_delta,
+        },
+        batch_size: flags.batch_size,
+        accumulation: flags.accumulation,
+        epochs: flags.epochs,
+        lr: flags.lr,
+        proxy_lr: flags.proxy_lr,
+        proxy_init: flags.proxy_init.map(|p| match p {
+            ProxyInitArg::Mean => ProxyInit::Mean,
+            ProxyInitArg::Random => ProxyInit::Random,
         }),
-        second_margin: flags.second_margin.or(inherited.second_margin),
-        scale: flags.scale.or(inherited.scale),
-        proxy_alpha: flags.proxy_alpha.or(inherited.proxy_alpha),
-        proxy_delta: flags.proxy_delta.or(inherited.proxy_delta),
-    };
-    Objective::build(kind, &params)
+        warmup_ratio: flags.warmup_ratio,
+        max_grad_norm: flags.max_grad_norm,
+        weight_decay: flags.weight_decay,
+        seed: flags.seed,
+        eval_every: flags.eval_every,
+        checkpoint_every: flags.checkpoint_every,
+        keep_checkpoints: flags.keep_checkpoints,
+        max_steps: flags.max_steps,
+        mini_batch: flags.mini_batch_size,
+        per_class: flags.per_class,
+        bf16: flags.train_dtype.map(|d| d == TrainDtypeArg::Bf16),
+    }
 }
 
 /// `base` with every training flag that is set.
 pub fn train_config(flags: &TrainingFlags, base: TrainConfig) -> TrainConfig {
-    let lr = flags.lr.unwrap_or(base.lr);
-    TrainConfig {
-        objective: objective(flags, &base.objective),
-        batch_size: flags.batch_size.unwrap_or(base.batch_size),
-        accumulation: flags.accumulation.unwrap_or(base.accumulation),
-        epochs: flags.epochs.unwrap_or(base.epochs),
-        lr,
-        proxy_lr: flags.proxy_lr.unwrap_or(lr * 100.0),
-        proxy_init: flags.proxy_init.map_or(base.proxy_init, |p| match p {
-            ProxyInitArg::Mean => ProxyInit::Mean,
-            ProxyInitArg::Random => ProxyInit::Random,
-        }),
-        warmup_ratio: flags.warmup_ratio.unwrap_or(base.warmup_ratio),
-        max_grad_norm: flags.max_grad_norm.unwrap_or(base.max_grad_norm),
-        adamw: trine_train::optim::AdamWConfig {
-            weight_decay: flags.weight_decay.unwrap_or(base.adamw.weight_decay),
-            ..base.adamw
-        },
-        seed: flags.seed.unwrap_or(base.seed),
-        eval_every: flags.eval_every.unwrap_or(base.eval_every),
-        checkpoint_every: flags.checkpoint_every.unwrap_or(base.checkpoint_every),
-        keep_checkpoints: flags.keep_checkpoints.unwrap_or(base.keep_checkpoints),
-        // --epochs replaces a recipe's step budget; --max-steps replaces both.
-        max_steps: flags
-            .max_steps
-            .or(base.max_steps.filter(|_| flags.epochs.is_none())),
-        mini_batch: flags.mini_batch_size.or(base.mini_batch),
-        per_class: flags.per_class.unwrap_or(base.per_class),
-        bf16: flags
-            .train_dtype
-            .map_or(base.bf16, |d| d == TrainDtypeArg::Bf16),
-    }
+    train_overrides(flags).apply(base)
 }
 
 /// The dev-evaluation precision: the flag, else `default`.

@@ -3,9 +3,10 @@
 use std::time::Instant;
 
 use trine_corpus::read_corpus;
-use trine_index::{AddPolicy, BuildOptions, Index};
+use trine_index::{AddPolicy, Index};
+use trine_pipeline::{build_index, index_vectors, BuildSpec};
 
-use super::{cluster, retrieve, shared};
+use super::{cluster, shared};
 use crate::cli::{Cli, IndexCommand};
 use crate::{data_root, progress};
 
@@ -15,61 +16,18 @@ pub fn run(cli: &Cli, cmd: &IndexCommand) -> anyhow::Result<()> {
             let input = data_root::resolve(&cli.data_root, &a.corpus);
             let docs = read_corpus(&input, &shared::corpus_options(&a.corpus_args))?;
             let _lock = shared::writer_lock(&a.out, &a.write)?;
-            if !a.force && a.out.join("CURRENT").exists() {
-                anyhow::bail!(
-                    "{}: an index already exists here (use --force to replace it)",
-                    a.out.display()
-                );
-            }
             let encoder = shared::load_encoder(&a.model)?;
             let start = Instant::now();
-            let settings = shared::chunk_settings(&a.chunks);
-            let (values, chunks) = match (&a.embeddings, settings) {
-                (Some(path), _) => {
-                    let emb = trine_corpus::embeddings::read(path)?;
-                    if !shared::embeddings_match(&emb, &encoder, path)? {
-                        anyhow::bail!("{}: embeddings were made by another model", path.display());
-                    }
-                    if emb.ids.len() != docs.len()
-                        || emb.ids.iter().zip(&docs).any(|(i, d)| i != &d.id)
-                    {
-                        anyhow::bail!(
-                            "{}: embeddings do not hold the corpus's documents in its order",
-                            path.display()
-                        );
-                    }
-                    (emb.values, None)
-                }
-                (None, s) => shared::index_vectors(&encoder, &docs, s, None)?,
-            };
-            let vector_rows = chunks.as_ref().map_or(docs.len(), |c| c.len());
             let (ann, ann_settings) = shared::ann_options(&a.ann);
-            let bar = ann
-                .wants(vector_rows)
-                .then(|| progress::bar(vector_rows as u64, "ANN graph", "vectors"));
-            let report = |n: usize| {
-                if let Some(b) = &bar {
-                    b.set_position(n as u64);
-                }
-            };
-            let options = BuildOptions {
+            let spec = BuildSpec {
                 force: a.force,
+                embeddings: a.embeddings.clone(),
+                chunking: shared::chunk_settings(&a.chunks),
                 ann,
                 ann_settings,
-                progress: Some(&report),
-                chunking: settings.zip(chunks.as_ref()),
                 quantized: shared::quantized_options(&a.vectors),
             };
-            let index = Index::build_with(
-                &a.out,
-                &docs,
-                &values,
-                retrieve::model_info(&encoder)?,
-                &options,
-            )?;
-            if let Some(b) = bar {
-                b.finish_and_clear();
-            }
+            let index = build_index(&a.out, &docs, &encoder, &spec, &progress::Bars::default())?;
             eprintln!(
                 "indexed {} documents into {} in {:.1} s ({} MiB)",
                 index.len(),
@@ -83,13 +41,14 @@ pub fn run(cli: &Cli, cmd: &IndexCommand) -> anyhow::Result<()> {
             let docs = read_corpus(&input, &shared::corpus_options(&a.corpus_args))?;
             let _lock = shared::writer_lock(&a.index, &a.write)?;
             let encoder = shared::load_encoder(&a.model)?;
-            let model = retrieve::model_info(&encoder)?;
+            let model = trine_pipeline::model_info(&encoder)?;
             let current = Index::open(&a.index)?;
             current.check_model(&model)?;
             let chunking = current.manifest().chunking;
             drop(current);
             // Split as the index's documents were (its manifest records how).
-            let (values, chunks) = shared::index_vectors(&encoder, &docs, chunking, None)?;
+            let (values, chunks) =
+                index_vectors(&encoder, &docs, chunking, None, &progress::Bars::default())?;
             let policy = if a.replace {
                 AddPolicy::Replace
             } else {

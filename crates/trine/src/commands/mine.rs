@@ -25,12 +25,17 @@ pub fn run(cli: &Cli, args: &MineArgs) -> anyhow::Result<()> {
         Some(path) => Index::open(path)?,
         None => {
             let docs = read_corpus(&BeirPaths::new(&data).corpus(), &CorpusOptions::default())?;
-            let emb = shared::document_embeddings(&encoder, &docs, args.doc_embeddings.as_deref())?;
+            let emb = trine_pipeline::document_embeddings(
+                &encoder,
+                &docs,
+                args.doc_embeddings.as_deref(),
+                &crate::progress::Bars::default(),
+            )?;
             Index::build(
                 tmp.path(),
                 &docs,
                 &emb.values,
-                retrieve::model_info(&encoder)?,
+                trine_pipeline::model_info(&encoder)?,
                 false,
             )?
         }

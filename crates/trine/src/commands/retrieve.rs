@@ -2,24 +2,12 @@
 //! and flag handling of the commands; the ranking itself is `trine_index::batch`.
 
 use trine_corpus::beir::Query;
-use trine_encoder::{Encoder, Role};
+use trine_encoder::Encoder;
 use trine_eval::Run;
-use trine_index::{Fusion, Index, ModelInfo};
+use trine_index::{Fusion, Index};
 
 use super::shared;
 use crate::cli::{FusionArg, FusionArgs, ModeArg};
-
-/// The model facts an index checks query vectors against.
-pub fn model_info(encoder: &Encoder) -> anyhow::Result<ModelInfo> {
-    Ok(ModelInfo {
-        name: encoder.folder().name.clone(),
-        fingerprint: encoder.fingerprint()?.to_string(),
-        dim: encoder.dim(),
-        document_prompt: encoder.prompt_for(Role::Document).map(str::to_string),
-        query_prompt: encoder.prompt_for(Role::Query).map(str::to_string),
-        truncate_dim: encoder.options().truncate_dim,
-    })
-}
 
 /// The fusion the flags ask for, or the index's stored default when no method is given.
 pub fn fusion(args: &FusionArgs, index: &Index) -> Fusion {
@@ -46,7 +34,7 @@ pub fn embed_queries(
     encoder: &Encoder,
     queries: &[Query],
 ) -> anyhow::Result<Vec<Vec<f32>>> {
-    index.check_model(&model_info(encoder)?)?;
+    index.check_model(&trine_pipeline::model_info(encoder)?)?;
     let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
     let flat = shared::embed_texts(
         encoder,

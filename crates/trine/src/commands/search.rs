@@ -7,7 +7,7 @@ use trine_corpus::beir::{read_queries, Query};
 use trine_corpus::{read_corpus, CorpusOptions};
 use trine_encoder::Encoder;
 use trine_eval::run::write_trec;
-use trine_index::{Index, Request, Results};
+use trine_index::{Index, Results};
 
 use super::{retrieve, shared};
 use crate::cli::{Cli, ModeArg, SearchArgs};
@@ -45,9 +45,6 @@ pub fn run(_cli: &Cli, a: &SearchArgs) -> anyhow::Result<()> {
     let Some(text) = a.query.as_deref() else {
         anyhow::bail!("give a query, or --queries FILE --run OUT");
     };
-    if text.trim().is_empty() {
-        anyhow::bail!("empty query");
-    }
     let (Results { hits, facets }, vector) = single(&index, encoder.as_ref(), text, a)?;
     let topic_of = |row: usize| index.topics().and_then(|t| t.of(row));
     // Which chunk matched, when documents are split (dense and hybrid searches).
@@ -153,23 +150,15 @@ fn single(
     text: &str,
     a: &SearchArgs,
 ) -> anyhow::Result<(Results, Vec<f32>)> {
-    let vector = match encoder {
-        Some(enc) => {
-            index.check_model(&retrieve::model_info(enc)?)?;
-            enc.encode_as(&[text], trine_encoder::Role::Query, &mut |_| {})?
-        }
-        None => Vec::new(),
-    };
-    let results = index.run(&Request {
+    let search = trine_pipeline::Search {
         mode: retrieve::mode(a.mode),
-        text,
-        vector: &vector,
         k: a.k,
         candidates: a.fusion.candidates,
-        fusion: retrieve::fusion(&a.fusion, index),
+        fusion: Some(retrieve::fusion(&a.fusion, index)),
         topic: a.topic,
         facets: a.facets,
-    })?;
+    };
+    let (results, vector) = trine_pipeline::search(index, encoder, text, &search)?;
     Ok((results, vector))
 }
 

@@ -7,7 +7,7 @@ use anyhow::Context;
 use trine_index::Index;
 use trine_server::{AppState, DenseSettings, Limits};
 
-use super::{retrieve, shared};
+use super::shared;
 use crate::cli::ServeArgs;
 
 pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
@@ -18,7 +18,7 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
         ef: a.dense.ef,
     };
     let encoder = shared::load_encoder(&a.model)?;
-    index.check_model(&retrieve::model_info(&encoder)?)?;
+    index.check_model(&trine_pipeline::model_info(&encoder)?)?;
     let limits = Limits {
         max_body_bytes: a.max_body_bytes,
         max_batch: a.max_batch,

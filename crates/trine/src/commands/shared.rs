@@ -1,11 +1,11 @@
-//! Pieces several commands use: loading the encoder, reading corpora, embedding with a bar.
+//! Pieces several commands use: the encoder, corpus and index options from the flags, texts
+//! embedded with a bar.
 
 use std::path::Path;
 
 use anyhow::Context;
-use trine_corpus::embeddings::Embeddings;
 use trine_corpus::JsonFields;
-use trine_corpus::{CorpusFormat, CorpusOptions, Document};
+use trine_corpus::{CorpusFormat, CorpusOptions};
 use trine_encoder::{Encoder, EncoderOptions, PromptChoice, Role};
 
 use crate::cli::{AggregateArg, ChunkArgs, CorpusArgs, FormatArg, ModelArgs, WriteArgs};
@@ -49,20 +49,6 @@ pub fn corpus_options(args: &CorpusArgs) -> CorpusOptions {
     }
 }
 
-/// Embeds documents (title + " " + text) with a progress bar; returns vectors in document order.
-pub fn embed_documents(encoder: &Encoder, docs: &[Document]) -> anyhow::Result<Embeddings> {
-    let texts: Vec<String> = docs.iter().map(Document::full_text).collect();
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let values = embed_texts(encoder, &refs, Role::Document, "embedding documents")?;
-    Ok(Embeddings {
-        ids: docs.iter().map(|d| d.id.clone()).collect(),
-        dim: encoder.dim(),
-        values,
-        model: encoder.folder().name.clone(),
-        fingerprint: encoder.fingerprint()?.to_string(),
-    })
-}
-
 /// The chunking `--chunk-tokens` asks for, if any.
 pub fn chunk_settings(args: &ChunkArgs) -> Option<trine_index::ChunkSettings> {
     args.chunk_tokens.map(|tokens| trine_index::ChunkSettings {
@@ -73,33 +59,6 @@ pub fn chunk_settings(args: &ChunkArgs) -> Option<trine_index::ChunkSettings> {
             AggregateArg::Mean => trine_index::Aggregate::Mean,
         },
     })
-}
-
-/// Splits documents into chunks as `settings` say and embeds every chunk, with a progress
-/// bar; returns the chunk vectors and which are whose.
-pub fn embed_chunked(
-    encoder: &Encoder,
-    docs: &[Document],
-    settings: trine_index::ChunkSettings,
-) -> anyhow::Result<(Vec<f32>, trine_index::ChunkMap)> {
-    let texts: Vec<String> = docs.iter().map(Document::full_text).collect();
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let chunking = trine_encoder::Chunking {
-        tokens: settings.tokens,
-        overlap: settings.overlap,
-    };
-    let spans = encoder.split_chunks(&refs, Role::Document, chunking)?;
-    let total: usize = spans.iter().map(Vec::len).sum();
-    let pb = progress::bar(total as u64, "embedding chunks", "chunks");
-    let values = encoder.encode_spans(&refs, &spans, Role::Document, &mut |n| pb.inc(n as u64))?;
-    pb.finish_and_clear();
-    eprintln!(
-        "split {} documents into {total} chunks of at most {} tokens ({} overlapping)",
-        docs.len(),
-        settings.tokens,
-        settings.overlap
-    );
-    Ok((values, trine_index::ChunkMap::new(&spans)?))
 }
 
 /// Embeds texts of `role` (which picks the prompt) with a progress bar (docs/s).
@@ -113,21 +72,6 @@ pub fn embed_texts(
     let values = encoder.encode_as(texts, role, &mut |n| pb.inc(n as u64))?;
     pb.finish_and_clear();
     Ok(values)
-}
-
-/// Whether a saved embeddings file was written by this model (same weights and tokenizer).
-pub fn embeddings_match(emb: &Embeddings, encoder: &Encoder, path: &Path) -> anyhow::Result<bool> {
-    let ok = emb.fingerprint == encoder.fingerprint()? && emb.dim == encoder.dim();
-    if !ok {
-        eprintln!(
-            "{}: made by model `{}` (dim {}), not `{}`",
-            path.display(),
-            emb.model,
-            emb.dim,
-            encoder.folder().name
-        );
-    }
-    Ok(ok)
 }
 
 /// Writes pretty JSON atomically.
@@ -197,47 +141,6 @@ pub fn ann_options(
         },
     };
     (policy, settings)
-}
-
-/// Loads document embeddings from `cache` when they were made by this model for these documents,
-/// else computes them (and saves them to `cache` when given).
-pub fn document_embeddings(
-    encoder: &Encoder,
-    docs: &[Document],
-    cache: Option<&Path>,
-) -> anyhow::Result<Embeddings> {
-    if let Some(path) = cache.filter(|p| p.exists()) {
-        let emb = trine_corpus::embeddings::read(path)?;
-        let same_docs =
-            emb.len() == docs.len() && emb.ids.iter().zip(docs).all(|(id, d)| id == &d.id);
-        if same_docs && embeddings_match(&emb, encoder, path)? {
-            eprintln!("using document embeddings from {}", path.display());
-            return Ok(emb);
-        }
-    }
-    let emb = embed_documents(encoder, docs)?;
-    if let Some(path) = cache {
-        trine_corpus::embeddings::write(path, &emb)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(emb)
-}
-
-/// Vectors for an index of `docs`: one per chunk with their map when `settings` split the
-/// documents, else one per document (reusing or filling `cache` as [`document_embeddings`]).
-pub fn index_vectors(
-    encoder: &Encoder,
-    docs: &[Document],
-    settings: Option<trine_index::ChunkSettings>,
-    cache: Option<&Path>,
-) -> anyhow::Result<(Vec<f32>, Option<trine_index::ChunkMap>)> {
-    Ok(match settings {
-        Some(s) => {
-            let (values, map) = embed_chunked(encoder, docs, s)?;
-            (values, Some(map))
-        }
-        None => (document_embeddings(encoder, docs, cache)?.values, None),
-    })
 }
 
 /// Takes the writer lock of the index in `root`, queueing behind another writer with `--wait`.
