@@ -10,7 +10,7 @@ TRINE := target/release/trine
 MKL ?= 1
 export TRINE_DATA_ROOT := $(abspath $(DATA_ROOT))
 
-.PHONY: all build mkl model scifact demo test test-fast test-e2e bench fmt lint clean
+.PHONY: all build mkl model scifact demo test test-fast test-e2e test-py wheel bench fmt lint clean
 
 all: build
 
@@ -18,11 +18,16 @@ ifeq ($(MKL),1)
 FEATURES := --features trine/mkl
 CARGO_ENV := MKLROOT=$(CURDIR)/.mkl
 MKL_DEP := mkl
+PY_FEATURES := --features mkl
 else
 FEATURES :=
 CARGO_ENV :=
 MKL_DEP :=
+PY_FEATURES :=
 endif
+PYTHON ?= python3
+PY_VENV := .venv-py
+WHEELS := target/wheels
 
 ## Build the release binary.
 build: $(MKL_DEP)
@@ -49,6 +54,22 @@ demo: model build scifact
 ## `make build` also uses, so the real-model tests run at full speed.
 test: model $(MKL_DEP)
 	$(CARGO_ENV) $(CARGO) test --release --locked --workspace $(FEATURES)
+	$(MAKE) test-py
+
+## The Python package: one abi3 wheel (PyO3 + maturin) in target/wheels/, for `pip install`.
+wheel: $(MKL_DEP) $(PY_VENV)/bin/maturin
+	rm -f $(WHEELS)/trine-*.whl
+	$(CARGO_ENV) $(PY_VENV)/bin/maturin build --release --locked -m crates/trine-py/Cargo.toml \
+		$(PY_FEATURES) --compatibility linux --out $(WHEELS)
+
+$(PY_VENV)/bin/maturin: crates/trine-py/requirements-dev.txt
+	$(PYTHON) -m venv $(PY_VENV)
+	$(PY_VENV)/bin/pip install -q -r crates/trine-py/requirements-dev.txt
+
+## pytest on the installed wheel: the real model, the tiny fixtures, the binary side by side.
+test-py: model wheel
+	$(PY_VENV)/bin/pip install -q --force-reinstall --no-deps $(WHEELS)/trine-*.whl
+	TRINE=$(abspath $(TRINE)) TRINE_MODEL=$(abspath $(MODEL)) $(PY_VENV)/bin/pytest -q crates/trine-py/tests
 
 ## Unit tests only (tiny random model; no real model needed).
 test-fast: $(MKL_DEP)
