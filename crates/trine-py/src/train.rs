@@ -32,7 +32,7 @@ impl Observer for Lines {
         eprintln!("trine: training from step {step} of {total}");
     }
     fn step(&mut self, r: &StepRecord) {
-        if r.step == self.total || r.step % (self.total / 10).max(1) == 0 {
+        if r.step == self.total || r.step.is_multiple_of((self.total / 10).max(1)) {
             eprintln!(
                 "trine: step {}/{}: loss {:.4}, lr {:.2e}, {:.1} ex/s",
                 r.step, self.total, r.loss, r.lr, r.examples_per_sec
