@@ -133,19 +133,9 @@ fn main() {
     let mut sweep = Vec::new();
     for ef in [64, 128, 256, 384, 512] {
         ann.set_expansion_search(ef);
-        let mut ms = Vec::new();
-        let mut found = 0usize;
-        for (q, exact) in queries.chunks_exact(dim).zip(&truth) {
-            let t = Instant::now();
-            let hits = ann.search(&vectors, q, 10, ef, |r| r).expect("search");
-            ms.push(t.elapsed().as_secs_f64() * 1e3);
-            found += hits
-                .iter()
-                .filter(|h| exact.iter().any(|e| e.0 == h.0))
-                .count();
-        }
-        let recall = found as f64 / (10 * truth.len()) as f64;
-        let (p50, p99) = (percentile(&mut ms, 0.5), percentile(&mut ms, 0.99));
+        let (recall, p50, p99) = common::recall_latency(&queries, dim, &truth, |q| {
+            ann.search(&vectors, q, 10, ef, |r| r).expect("search")
+        });
         eprintln!("ef_search {ef}: recall@10 {recall:.4}, p50 {p50:.3} ms, p99 {p99:.3} ms");
         sweep.push(serde_json::json!({
             "ef_search": ef, "recall@10": recall, "p50_ms": p50, "p99_ms": p99,

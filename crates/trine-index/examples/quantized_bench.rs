@@ -36,19 +36,9 @@ fn main() {
         let build_s = t.elapsed().as_secs_f64();
         let mut sweep = Vec::new();
         for rescore in [10, 50, 100, 200, 400] {
-            let mut ms = Vec::new();
-            let mut found = 0usize;
-            for (q, exact) in queries.chunks_exact(dim).zip(&truth) {
-                let t = Instant::now();
-                let hits = codes.search(&vectors, q, 10, rescore, |r| r);
-                ms.push(t.elapsed().as_secs_f64() * 1e3);
-                found += hits
-                    .iter()
-                    .filter(|h| exact.iter().any(|e| e.0 == h.0))
-                    .count();
-            }
-            let recall = found as f64 / (10 * truth.len()) as f64;
-            let (p50, p99) = (percentile(&mut ms, 0.5), percentile(&mut ms, 0.99));
+            let (recall, p50, p99) = common::recall_latency(&queries, dim, &truth, |q| {
+                codes.search(&vectors, q, 10, rescore, |r| r)
+            });
             eprintln!("{format:?} rescore {rescore}: recall@10 {recall:.4}, p50 {p50:.2} ms, p99 {p99:.2} ms");
             sweep.push(serde_json::json!({
                 "rescore": rescore, "recall@10": recall, "p50_ms": p50, "p99_ms": p99,

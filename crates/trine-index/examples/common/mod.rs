@@ -53,3 +53,25 @@ pub fn exact_top10(vectors: &Vectors, queries: &[f32]) -> (Vec<Vec<(usize, f32)>
     }
     (truth, ms)
 }
+
+/// Recall@10 against `truth` and p50 / p99 latency in ms of `search` run on each query alone.
+pub fn recall_latency(
+    queries: &[f32],
+    dim: usize,
+    truth: &[Vec<(usize, f32)>],
+    mut search: impl FnMut(&[f32]) -> Vec<(usize, f32)>,
+) -> (f64, f64, f64) {
+    let mut ms = Vec::with_capacity(truth.len());
+    let mut found = 0usize;
+    for (q, exact) in queries.chunks_exact(dim).zip(truth) {
+        let t = Instant::now();
+        let hits = search(q);
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+        found += hits
+            .iter()
+            .filter(|h| exact.iter().any(|e| e.0 == h.0))
+            .count();
+    }
+    let recall = found as f64 / (10 * truth.len()) as f64;
+    (recall, percentile(&mut ms, 0.5), percentile(&mut ms, 0.99))
+}
