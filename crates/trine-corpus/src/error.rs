@@ -56,6 +56,13 @@ pub enum CorpusError {
         column: String,
         available: Vec<String>,
     },
+    /// A row group a Parquet file does not have.
+    #[error("{path}: no row group {group}; the file has {groups}")]
+    RowGroup {
+        path: PathBuf,
+        group: usize,
+        groups: usize,
+    },
     /// A Parquet column has a type that cannot be read as asked.
     #[error("{path}: column `{column}` has type {found}, expected {expected}")]
     ColumnType {

@@ -23,5 +23,7 @@ pub mod triplets;
 
 pub use document::Document;
 pub use error::{CorpusError, Result};
-pub use parquet_docs::{read_string_columns, write_documents, ColumnRequest, StringColumns};
+pub use parquet_docs::{
+    read_row_group, read_string_columns, row_groups, write_documents, ColumnRequest, StringColumns,
+};
 pub use source::{read_corpus, CorpusFormat, CorpusOptions, JsonFields};

@@ -26,12 +26,55 @@ pub type StringColumns = Vec<Option<Vec<Option<String>>>>;
 /// Reads the requested columns of a Parquet file as strings (utf8, large utf8, utf8 view, or integer
 /// columns, which are printed). A missing required column is an error listing the columns the file has.
 pub fn read_string_columns(path: &Path, requests: &[ColumnRequest<'_>]) -> Result<StringColumns> {
+    read_columns_in(path, requests, None)
+}
+
+/// The number of rows in each row group of a Parquet file: the shards a distributed job reads
+/// one at a time ([`read_row_group`]).
+pub fn row_groups(path: &Path) -> Result<Vec<usize>> {
+    let file = File::open(path).map_err(|e| CorpusError::io(path, e))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| CorpusError::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(builder
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows() as usize)
+        .collect())
+}
+
+/// The documents of row group `group` of a Parquet corpus, as [`crate::read_corpus`] reads
+/// them from the whole file (ids from the file's row numbers where there is no id column).
+pub fn read_row_group(path: &Path, fields: &JsonFields, group: usize) -> Result<Vec<Document>> {
+    read_documents_in(path, fields, Some(group))
+}
+
+/// [`read_string_columns`] over the whole file, or over one row group of it.
+fn read_columns_in(
+    path: &Path,
+    requests: &[ColumnRequest<'_>],
+    group: Option<usize>,
+) -> Result<StringColumns> {
     let pq = |source| CorpusError::Parquet {
         path: path.to_path_buf(),
         source,
     };
     let file = File::open(path).map_err(|e| CorpusError::io(path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
+    let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
+    if let Some(g) = group {
+        let groups = builder.metadata().num_row_groups();
+        if g >= groups {
+            return Err(CorpusError::RowGroup {
+                path: path.to_path_buf(),
+                group: g,
+                groups,
+            });
+        }
+        builder = builder.with_row_groups(vec![g]);
+    }
     let schema = Arc::clone(builder.schema());
     let available: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
 
@@ -97,6 +140,19 @@ fn readable_as_string(dt: &DataType) -> bool {
 /// Reads documents from Parquet: the text column is required and must not be null; a missing id
 /// column makes ids from the 0-based row number; a missing title column means empty titles.
 pub(crate) fn read_documents(path: &Path, fields: &JsonFields) -> Result<Vec<Document>> {
+    read_documents_in(path, fields, None)
+}
+
+fn read_documents_in(
+    path: &Path,
+    fields: &JsonFields,
+    group: Option<usize>,
+) -> Result<Vec<Document>> {
+    // Rows before the group: ids and error rows count from the file's first row.
+    let first = match group {
+        Some(g) => row_groups(path)?.iter().take(g).sum(),
+        None => 0,
+    };
     let requests = [
         ColumnRequest {
             name: &fields.id,
@@ -111,19 +167,20 @@ pub(crate) fn read_documents(path: &Path, fields: &JsonFields) -> Result<Vec<Doc
             required: true,
         },
     ];
-    let mut cols = read_string_columns(path, &requests)?;
+    let mut cols = read_columns_in(path, &requests, group)?;
     let texts = cols[2].take().expect("required column");
     let ids = cols[0].take();
     let titles = cols[1].take();
     let mut docs = Vec::with_capacity(texts.len());
-    for (row, text) in texts.into_iter().enumerate() {
+    for (i, text) in texts.into_iter().enumerate() {
+        let row = first + i;
         let text = text.ok_or_else(|| CorpusError::NullValue {
             path: path.to_path_buf(),
             row,
             column: fields.text.clone(),
         })?;
         let id = match &ids {
-            Some(ids) => ids[row].clone().ok_or_else(|| CorpusError::NullValue {
+            Some(ids) => ids[i].clone().ok_or_else(|| CorpusError::NullValue {
                 path: path.to_path_buf(),
                 row,
                 column: fields.id.clone(),
@@ -132,7 +189,7 @@ pub(crate) fn read_documents(path: &Path, fields: &JsonFields) -> Result<Vec<Doc
         };
         let title = titles
             .as_ref()
-            .and_then(|t| t[row].clone())
+            .and_then(|t| t[i].clone())
             .unwrap_or_default();
         docs.push(Document { id, title, text });
     }

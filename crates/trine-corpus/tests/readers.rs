@@ -274,3 +274,54 @@ fn qrels_naming_an_unknown_query_is_an_error() {
         CorpusError::Malformed { line: 2, .. }
     ));
 }
+
+/// A Parquet corpus of 7 rows in row groups of 3: each group read alone gives the documents
+/// the whole file gives at those rows (ids from the file's row numbers where there is no id
+/// column); a group the file lacks is an error naming the file.
+#[test]
+fn parquet_row_groups_read_alone_match_the_whole_file() {
+    use parquet::file::properties::WriterProperties;
+    let dir = tempfile::tempdir().unwrap();
+    let texts: Vec<String> = (0..7).map(|i| format!("text {i}")).collect();
+    for with_ids in [true, false] {
+        let path = dir.path().join(format!("c{with_ids}.parquet"));
+        let mut fields = vec![Field::new("text", DataType::Utf8, false)];
+        let mut cols: Vec<Arc<dyn arrow::array::Array>> =
+            vec![Arc::new(StringArray::from_iter_values(&texts))];
+        if with_ids {
+            fields.push(Field::new("_id", DataType::Utf8, false));
+            cols.push(Arc::new(StringArray::from_iter_values(
+                (0..7).map(|i| format!("d{i}")),
+            )));
+        }
+        let schema = Arc::new(Schema::new(fields));
+        let batch = RecordBatch::try_new(schema.clone(), cols).unwrap();
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(3))
+            .build();
+        let mut w =
+            ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, Some(props))
+                .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+
+        assert_eq!(trine_corpus::row_groups(&path).unwrap(), vec![3, 3, 1]);
+        let whole = read_corpus(&path, &opts()).unwrap();
+        let fields = opts().fields;
+        let groups: Vec<_> = (0..3)
+            .flat_map(|g| trine_corpus::read_row_group(&path, &fields, g).unwrap())
+            .collect();
+        assert_eq!(groups, whole);
+        assert_eq!(whole[4].id, if with_ids { "d4" } else { "4" });
+        let err = trine_corpus::read_row_group(&path, &fields, 3).unwrap_err();
+        assert!(matches!(
+            err,
+            CorpusError::RowGroup {
+                group: 3,
+                groups: 3,
+                ..
+            }
+        ));
+        assert!(err.to_string().contains(&path.display().to_string()));
+    }
+}

@@ -224,6 +224,21 @@ pub fn fuse<T: Ord>(
     hits
 }
 
+/// Hits of one retriever (`lexical` or dense) in the shape of fused hits, ranked from 1.
+pub(crate) fn one_retriever(hits: Vec<(usize, f32)>, lexical: bool) -> Vec<FusedHit> {
+    hits.into_iter()
+        .enumerate()
+        .map(|(i, (row, s))| FusedHit {
+            row,
+            score: s,
+            lexical_score: lexical.then_some(s),
+            lexical_rank: lexical.then_some(i + 1),
+            dense_score: if lexical { f32::NAN } else { s },
+            dense_rank: (!lexical).then_some(i + 1),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use tantivy::collector::{FilterCollector, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::query::{Bm25StatisticsProvider, BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STORED,
 };
@@ -18,6 +18,7 @@ use tantivy::tokenizer::{
 };
 use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
+use crate::shards::LexicalStats;
 use crate::{IndexError, Result};
 
 const TOKENIZER: &str = "trine_en";
@@ -126,6 +127,29 @@ fn rows_of(
         out.push((row, score));
     }
     Ok(out)
+}
+
+/// Corpus-wide BM25 statistics handed to tantivy in place of one index's.
+struct Global<'a>(&'a LexicalStats);
+
+impl Bm25StatisticsProvider for Global<'_> {
+    fn total_num_tokens(&self, _field: Field) -> tantivy::Result<u64> {
+        Ok(self.0.tokens)
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        Ok(self.0.docs)
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        let df = term
+            .value()
+            .as_str()
+            .and_then(|t| self.0.doc_freq.get(t))
+            .copied()
+            .unwrap_or(0);
+        Ok(df.min(self.0.docs))
+    }
 }
 
 impl Lexical {
@@ -237,6 +261,46 @@ impl Lexical {
         );
         let (all, kept) = searcher.search(&*query, &(all, kept))?;
         Ok((rows_of(&searcher, all)?, rows_of(&searcher, kept)?))
+    }
+
+    /// This index's BM25 statistics for the terms of `text`: its document and token counts and
+    /// each term's document frequency (what a sharded search sums over its shards).
+    pub fn stats(&self, text: &str) -> Result<LexicalStats> {
+        let searcher = self.reader.searcher();
+        let mut doc_freq = std::collections::BTreeMap::new();
+        for t in terms(text) {
+            let df = searcher.doc_freq(&Term::from_field_text(self.body, &t))?;
+            doc_freq.insert(t, df);
+        }
+        Ok(LexicalStats {
+            docs: Bm25StatisticsProvider::total_num_docs(&searcher)?,
+            tokens: Bm25StatisticsProvider::total_num_tokens(&searcher, self.body)?,
+            doc_freq,
+        })
+    }
+
+    /// [`Lexical::search`] with BM25's idf and average length taken from `stats` (a whole
+    /// corpus's, summed over its shards) instead of this index's own, so that the scores are
+    /// the ones a single index over the whole corpus gives.
+    pub fn search_with_stats(
+        &self,
+        text: &str,
+        k: usize,
+        stats: &LexicalStats,
+    ) -> Result<Vec<(u64, f32)>> {
+        if text.trim().is_empty() {
+            return Err(IndexError::EmptyQuery);
+        }
+        if k == 0 || terms(text).is_empty() {
+            return Ok(Vec::new());
+        }
+        let local = self.stats(text)?;
+        stats.check_covers(&local)?;
+        let searcher = self.reader.searcher();
+        let query = self.query(text);
+        let best = TopDocs::with_limit(k).order_by_score();
+        let top = searcher.search_with_statistics_provider(&*query, &best, &Global(stats))?;
+        rows_of(&searcher, top)
     }
 
     fn collect(

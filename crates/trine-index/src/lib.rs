@@ -30,6 +30,7 @@ pub mod lexical;
 pub mod lock;
 mod manifest;
 pub mod quantized;
+pub mod shards;
 pub mod synthetic;
 pub mod topics;
 
@@ -42,4 +43,5 @@ pub use index::{
 };
 pub use lock::{Wait, WriterLock};
 pub use manifest::{LexicalSettings, Manifest, TopicSettings, FORMAT_VERSION};
+pub use shards::{Candidates, LexicalStats, ShardHit};
 pub use topics::{Topic, TopicCount, TopicLevel, TopicMap, Topics, TopicsInput};

@@ -9,11 +9,10 @@
 use rayon::prelude::*;
 
 use crate::dense;
-use crate::fusion::{fuse, FusedHit, Fusion};
+use crate::fusion::{fuse, one_retriever, FusedHit, Fusion};
 use crate::topics::{TopicCount, Topics};
 use crate::{IndexError, Result};
 
-use super::search::one_retriever;
 use super::{DenseMethod, Index, Mode};
 
 /// `(row, score)` hits of one retriever, best first.

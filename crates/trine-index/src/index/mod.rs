@@ -3,6 +3,7 @@
 
 mod filtered;
 mod search;
+mod shard;
 mod write;
 
 use std::collections::HashMap;

@@ -3,7 +3,7 @@
 use crate::ann::Ann;
 use crate::chunks::ChunkMap;
 use crate::dense;
-use crate::fusion::{fuse, FusedHit, Fusion};
+use crate::fusion::{fuse, one_retriever, FusedHit, Fusion};
 use crate::{IndexError, Result};
 
 use super::{DenseMethod, Index, Mode};
@@ -250,19 +250,4 @@ impl Index {
         fused.truncate(k);
         Ok(fused)
     }
-}
-
-/// Hits of one retriever (`lexical` or dense) in the shape of fused hits, ranked from 1.
-pub(super) fn one_retriever(hits: Vec<(usize, f32)>, lexical: bool) -> Vec<FusedHit> {
-    hits.into_iter()
-        .enumerate()
-        .map(|(i, (row, s))| FusedHit {
-            row,
-            score: s,
-            lexical_score: lexical.then_some(s),
-            lexical_rank: lexical.then_some(i + 1),
-            dense_score: if lexical { f32::NAN } else { s },
-            dense_rank: (!lexical).then_some(i + 1),
-        })
-        .collect()
 }
