@@ -121,13 +121,15 @@ impl<'a> Pool<'a> {
         for (shard, c) in shards.iter().enumerate() {
             for cand in c.lexical.iter().chain(&c.dense) {
                 match pool.number.get(cand.id.as_str()) {
-                    Some(&g) if pool.docs[g].0 != shard => return Err(IndexError::Parameter {
-                        name: "shards",
-                        message: format!(
+                    Some(&g) if pool.docs[g].0 != shard => {
+                        return Err(IndexError::Parameter {
+                            name: "shards",
+                            message: format!(
                             "document {:?} is in shards {} and {shard}: shards must not overlap",
                             cand.id, pool.docs[g].0
                         ),
-                    }),
+                        })
+                    }
                     Some(_) => {}
                     None => {
                         pool.number.insert(&cand.id, pool.docs.len());

@@ -97,44 +97,39 @@ const TEXTS: &[&str] = &[
     "heart liver brain blood gene",
 ];
 
-fn sharded(
-    s: &Setup,
+/// One search: its mode, text, query vector, hits, candidates and fusion.
+#[derive(Clone, Copy)]
+struct Ask<'a> {
     mode: Mode,
-    text: &str,
-    q: &[f32],
+    text: &'a str,
+    q: &'a [f32],
     k: usize,
     n: usize,
     f: Fusion,
-) -> Vec<(String, f32)> {
+}
+
+fn sharded(s: &Setup, a: Ask) -> Vec<(String, f32)> {
     let stats: Vec<LexicalStats> = s
         .shards
         .iter()
-        .map(|i| i.lexical_stats(text).unwrap())
+        .map(|i| i.lexical_stats(a.text).unwrap())
         .collect();
     let total = LexicalStats::sum(&stats);
     let cands: Vec<Candidates> = s
         .shards
         .iter()
-        .map(|i| i.candidates(mode, text, q, n, &total).unwrap())
+        .map(|i| i.candidates(a.mode, a.text, a.q, a.n, &total).unwrap())
         .collect();
-    merge(&cands, mode, k, n, f)
+    merge(&cands, a.mode, a.k, a.n, a.f)
         .unwrap()
         .into_iter()
         .map(|h| (h.id, h.score))
         .collect()
 }
 
-fn whole(
-    s: &Setup,
-    mode: Mode,
-    text: &str,
-    q: &[f32],
-    k: usize,
-    n: usize,
-    f: Fusion,
-) -> Vec<(String, f32)> {
+fn whole(s: &Setup, a: Ask) -> Vec<(String, f32)> {
     s.whole
-        .search(mode, text, q, k, n, f)
+        .search(a.mode, a.text, a.q, a.k, a.n, a.f)
         .unwrap()
         .into_iter()
         .map(|h| (s.whole.document(h.row).id.clone(), h.score))
@@ -165,21 +160,29 @@ fn four_shards_search_as_one_index() {
     ];
     for (i, text) in TEXTS.iter().enumerate() {
         let q = &s.queries[i * DIM..(i + 1) * DIM];
-        for mode in [Mode::Lexical, Mode::Dense] {
-            let one = whole(&s, mode, text, q, 20, 20, Fusion::default());
-            assert_eq!(one.len(), 20);
+        let single = [Mode::Lexical, Mode::Dense].map(|mode| Ask {
+            mode,
+            text,
+            q,
+            k: 20,
+            n: 20,
+            f: Fusion::default(),
+        });
+        let hybrid = fusions.map(|f| Ask {
+            mode: Mode::Hybrid,
+            text,
+            q,
+            k: 10,
+            n: 40,
+            f,
+        });
+        for a in single.into_iter().chain(hybrid) {
+            let one = whole(&s, a);
+            assert_eq!(one.len(), a.k);
             assert_same(
-                &sharded(&s, mode, text, q, 20, 20, Fusion::default()),
+                &sharded(&s, a),
                 &one,
-                &format!("{mode:?} {text}"),
-            );
-        }
-        for f in fusions {
-            let one = whole(&s, Mode::Hybrid, text, q, 10, 40, f);
-            assert_same(
-                &sharded(&s, Mode::Hybrid, text, q, 10, 40, f),
-                &one,
-                &format!("hybrid {f} {text}"),
+                &format!("{:?} {} {text}", a.mode, a.f),
             );
         }
     }
