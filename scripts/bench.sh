@@ -13,6 +13,7 @@
 #   BENCH_SPEED=0  skip the side-by-side encoder speed rounds (scripts/bench-encoder-speed.sh)
 #   BENCH_CHUNKING=0 skip truncation against chunking (scripts/bench-chunking.sh: about 15 minutes)
 #   BENCH_VECTORS=0 skip quantised vectors (scripts/bench-vectors.sh: SciFact, then 1M synthetic)
+#   BENCH_RAY=0    skip Ray (scripts/bench-ray.sh: embedding, shards and Ray Serve on a local cluster)
 set -euo pipefail
 trine=${TRINE:-target/release/trine}
 model=${MODEL:-models/all-MiniLM-L6-v2}
@@ -179,6 +180,12 @@ fi
 if [ "${BENCH_VECTORS:-1}" = 1 ]; then
   echo "== quantised vectors: int8 and binary first passes rescored in f32 (scripts/bench-vectors.sh)"
   scripts/bench-vectors.sh
+fi
+
+if [ "${BENCH_RAY:-1}" = 1 ]; then
+  echo "== Ray: embedding on an actor pool, shards, sharded search on Ray Serve (scripts/bench-ray.sh)"
+  make test-py >/dev/null
+  scripts/bench-ray.sh
 fi
 
 if [ "${BENCH_FINETUNE:-1}" = 1 ]; then

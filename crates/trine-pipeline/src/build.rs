@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use trine_corpus::Document;
 use trine_encoder::Encoder;
 use trine_index::quantized::QuantizedSettings;
-use trine_index::{AnnPolicy, AnnSettings, BuildOptions, ChunkSettings, Index};
+use trine_index::{AnnPolicy, AnnSettings, BuildOptions, ChunkMap, ChunkSettings, Index};
 
 use crate::embed::{index_vectors, saved_embeddings};
 use crate::{model_info, PipelineError, Progress, Result};
@@ -46,7 +46,21 @@ pub fn build_index(
         (Some(path), None) => (saved_embeddings(path, encoder, docs)?.values, None),
         (None, settings) => index_vectors(encoder, docs, settings, None, progress)?,
     };
-    let rows = chunks.as_ref().map_or(docs.len(), |c| c.len());
+    build_from_vectors(out, docs, &values, chunks.as_ref(), encoder, spec, progress)
+}
+
+/// Builds an index in `out` from `docs` and their vectors (`values`, one row per document, or
+/// per chunk as `chunks` maps them), recorded as `encoder`'s.
+pub fn build_from_vectors(
+    out: &Path,
+    docs: &[Document],
+    values: &[f32],
+    chunks: Option<&ChunkMap>,
+    encoder: &Encoder,
+    spec: &BuildSpec,
+    progress: &dyn Progress,
+) -> Result<Index> {
+    let rows = chunks.map_or(docs.len(), |c| c.len());
     let graph = spec.ann.wants(rows);
     if graph {
         progress.begin("ANN graph", rows as u64, "vectors");
@@ -57,10 +71,10 @@ pub fn build_index(
         ann: spec.ann,
         ann_settings: spec.ann_settings,
         progress: Some(&report),
-        chunking: spec.chunking.zip(chunks.as_ref()),
+        chunking: spec.chunking.zip(chunks),
         quantized: spec.quantized,
     };
-    let index = Index::build_with(out, docs, &values, model_info(encoder)?, &options);
+    let index = Index::build_with(out, docs, values, model_info(encoder)?, &options);
     if graph {
         progress.end();
     }

@@ -31,6 +31,9 @@ pub enum PipelineError {
     /// Dense or hybrid search was asked for without a model to encode the query.
     #[error("dense and hybrid search need a model")]
     NeedsModel,
+    /// A shard set that cannot be made or read as asked.
+    #[error("{message}")]
+    Shards { message: String },
     /// The query has no text.
     #[error("empty query")]
     EmptyQuery,

@@ -140,6 +140,21 @@ impl PyEncoder {
         Ok(flat.reshape([texts.len(), enc.dim()])?.into_any())
     }
 
+    /// Embeds one query as search does: with the model's query prompt, if it has one.
+    fn encode_query<'py>(&self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyArray1<f32>>> {
+        let values = py
+            .detach(|| self.inner.encode_as(&[text], trine_encoder::Role::Query, &mut |_| {}))
+            .map_err(engine)?;
+        Ok(PyArray1::from_vec(py, values))
+    }
+
+    /// The fingerprint of the model's weights and tokenizer (what indexes and embeddings
+    /// files record, and are checked against).
+    #[getter]
+    fn fingerprint(&self) -> PyResult<String> {
+        Ok(self.inner.fingerprint().map_err(engine)?.to_string())
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Encoder({:?}, dim={}, dtype={:?})",

@@ -25,7 +25,7 @@ pub struct PyIndex {
 }
 
 /// An `Encoder`, or a model folder's path loaded with the default settings.
-fn model_arg(model: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Arc<Encoder>>> {
+pub(crate) fn model_arg(model: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Arc<Encoder>>> {
     let Some(m) = model else { return Ok(None) };
     if let Ok(enc) = m.cast::<PyEncoder>() {
         return Ok(Some(enc.get().inner.clone()));
@@ -36,7 +36,7 @@ fn model_arg(model: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Arc<Encoder>>>
     Ok(Some(load(path, EncoderOptions::default())?))
 }
 
-fn mode(name: &str) -> PyResult<Mode> {
+pub(crate) fn mode(name: &str) -> PyResult<Mode> {
     match name {
         "lexical" => Ok(Mode::Lexical),
         "dense" => Ok(Mode::Dense),
@@ -45,7 +45,7 @@ fn mode(name: &str) -> PyResult<Mode> {
     }
 }
 
-fn fusion(name: Option<&str>, alpha: f32, rrf_k: f32) -> PyResult<Option<Fusion>> {
+pub(crate) fn fusion(name: Option<&str>, alpha: f32, rrf_k: f32) -> PyResult<Option<Fusion>> {
     Ok(match name {
         None => None,
         Some("rrf") => Some(Fusion::Rrf { k: rrf_k }),
@@ -208,6 +208,48 @@ impl PyIndex {
                 Ok(hit)
             })
             .collect()
+    }
+
+    /// This index's BM25 statistics for the terms of `query` as JSON: one shard's share, summed
+    /// over all shards by `trine._trine.sum_stats` (the first round of a sharded search).
+    fn lexical_stats(&self, py: Python<'_>, query: &str) -> PyResult<String> {
+        let stats = py
+            .detach(|| self.inner.lexical_stats(query))
+            .map_err(engine)?;
+        Ok(serde_json::to_string(&stats).expect("stats serialise"))
+    }
+
+    /// This shard's best `n` candidates of each retriever `mode` uses, as JSON: BM25 scored with
+    /// the corpus's `stats` (JSON from `sum_stats`), dense by `vector` (the query's embedding,
+    /// needed for dense and hybrid). `trine._trine.merge_shards` joins the shards' answers.
+    #[pyo3(signature = (query, mode, n, stats, vector = None))]
+    fn candidates(
+        &self,
+        py: Python<'_>,
+        query: &str,
+        mode: &str,
+        n: usize,
+        stats: &str,
+        vector: Option<numpy::PyReadonlyArray1<'_, f32>>,
+    ) -> PyResult<String> {
+        let mode = self::mode(mode)?;
+        let stats: trine_index::LexicalStats = serde_json::from_str(stats)
+            .map_err(|e| PyValueError::new_err(format!("stats: {e}")))?;
+        let vector: Vec<f32> = match (mode, vector) {
+            (Mode::Lexical, _) => Vec::new(),
+            (_, Some(v)) => v.as_slice()?.to_vec(),
+            (_, None) => return Err(PyValueError::new_err("dense and hybrid search need vector")),
+        };
+        let c = py
+            .detach(|| self.inner.candidates(mode, query, &vector, n, &stats))
+            .map_err(engine)?;
+        Ok(serde_json::to_string(&c).expect("candidates serialise"))
+    }
+
+    /// The fingerprint of the model the index was built with.
+    #[getter]
+    fn model_fingerprint(&self) -> String {
+        self.inner.manifest().model.fingerprint.clone()
     }
 
     /// The number of documents.

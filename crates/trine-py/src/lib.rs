@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 mod encoder;
 mod error;
 mod index;
+mod shards;
 mod train;
 
 #[pymodule]
@@ -17,5 +18,12 @@ fn _trine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<index::PyIndex>()?;
     m.add_function(wrap_pyfunction!(train::finetune, m)?)?;
     m.add_function(wrap_pyfunction!(train::train, m)?)?;
+    m.add_function(wrap_pyfunction!(shards::read_embeddings, m)?)?;
+    m.add_function(wrap_pyfunction!(shards::row_groups, m)?)?;
+    m.add_function(wrap_pyfunction!(shards::embed_row_group, m)?)?;
+    m.add_function(wrap_pyfunction!(shards::build_shard, m)?)?;
+    m.add_function(wrap_pyfunction!(shards::finish_shards, m)?)?;
+    m.add_function(wrap_pyfunction!(shards::sum_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(shards::merge_shards, m)?)?;
     Ok(())
 }

@@ -11,6 +11,7 @@ use trine_corpus::JsonFields;
 use trine_encoder::Precision;
 use trine_train::curves::{EvalRecord, StepRecord};
 use trine_train::data::judgements;
+use trine_train::dev::{DevSet, HoldOut};
 use trine_train::finetune::{recipe, DevOptions, FinetuneData, FinetuneOptions};
 use trine_train::loss::Distance;
 use trine_train::model::TrainableModel;
@@ -232,10 +233,13 @@ pub fn finetune<'py>(
 
 /// Trains `model` on a triplets Parquet file and writes the model to `out`, as `trine train`
 /// does; `judgements` (a BEIR folder) keeps judged documents out of the in-batch negatives.
+/// `eval_data` (a BEIR folder) gives a dev set that picks the checkpoint, as `--eval-data`:
+/// its `eval_split` over the whole corpus, or `dev_queries` queries held out of the training
+/// split (with `dev_docs` other documents) when `eval_split` is the one trained on.
 /// Takes the same training keyword arguments as `finetune` over `trine train`'s defaults.
 /// Returns the run's summary.
 #[pyfunction]
-#[pyo3(signature = (model, triplets, out, *, judgements = None, judgements_split = "train", overwrite = false, resume = false, **kwargs))]
+#[pyo3(signature = (model, triplets, out, *, judgements = None, judgements_split = "train", eval_data = None, eval_split = "train", dev_queries = 100, dev_docs = 1000, overwrite = false, resume = false, **kwargs))]
 #[allow(clippy::too_many_arguments)]
 pub fn train<'py>(
     py: Python<'py>,
@@ -244,6 +248,10 @@ pub fn train<'py>(
     out: PathBuf,
     judgements: Option<PathBuf>,
     judgements_split: &str,
+    eval_data: Option<PathBuf>,
+    eval_split: &str,
+    dev_queries: usize,
+    dev_docs: usize,
     overwrite: bool,
     resume: bool,
     kwargs: Option<&Bound<'py, pyo3::types::PyDict>>,
@@ -253,7 +261,26 @@ pub fn train<'py>(
         .apply(TrainConfig::default());
     let summary = py
         .detach(|| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
-            let rows = read_triplets(&triplets)?;
+            let mut rows = read_triplets(&triplets)?;
+            let dev = match &eval_data {
+                Some(root) => {
+                    let hold = HoldOut {
+                        queries: dev_queries,
+                        extra_docs: dev_docs,
+                        seed: config.seed,
+                    };
+                    let (dev, _, _) = DevSet::for_triplets(
+                        root,
+                        judgements_split,
+                        eval_split,
+                        hold,
+                        &mut rows,
+                    )?;
+                    dev.write_qrels(&out.join("dev-qrels.tsv"))?;
+                    Some(dev)
+                }
+                None => None,
+            };
             let judged = match &judgements {
                 Some(d) => Some(self::judgements(&load_split(d, judgements_split)?.qrels)),
                 None => None,
@@ -271,7 +298,7 @@ pub fn train<'py>(
             Ok(trine_train::train(
                 net,
                 &data,
-                None,
+                dev.as_ref().map(|d| d as &dyn trine_train::Dev),
                 &config,
                 &run,
                 &mut Lines { total: 0 },

@@ -182,6 +182,45 @@ impl DevSet {
         Ok((dev, true, text))
     }
 
+    /// The dev set of `trine train --eval-data ROOT` (see [`DevSet::for_training`]), with the
+    /// training rows of its queries removed from `triplets`; returns the set, how many rows
+    /// were removed and a line saying where the set came from.
+    pub fn for_triplets(
+        root: &std::path::Path,
+        train_split: &str,
+        dev_split: &str,
+        hold: HoldOut,
+        triplets: &mut Vec<Triplet>,
+    ) -> Result<(DevSet, usize, String)> {
+        let paths = trine_corpus::beir::BeirPaths::new(root);
+        let corpus =
+            trine_corpus::read_corpus(&paths.corpus(), &trine_corpus::CorpusOptions::default())?;
+        let train = trine_corpus::beir::load_split(root, train_split)?;
+        let (dev, _, text) =
+            DevSet::for_training(root, &corpus, &train, train_split, dev_split, hold)?;
+        let dropped = dev.remove_from(triplets);
+        Ok((dev, dropped, text))
+    }
+
+    /// Writes the set's judgements in BEIR's qrels format (atomically), so that later steps
+    /// (fusion tuning) can use the same held-out queries.
+    pub fn write_qrels(&self, path: &std::path::Path) -> Result<()> {
+        use std::io::Write;
+        trine_corpus::atomic::write_file(path, |w| {
+            let io = |e| trine_corpus::CorpusError::io(path, e);
+            writeln!(w, "query-id\tcorpus-id\tscore").map_err(io)?;
+            for (q, rels) in &self.qrels {
+                let mut docs: Vec<_> = rels.iter().collect();
+                docs.sort();
+                for (d, g) in docs {
+                    writeln!(w, "{q}\t{d}\t{g}").map_err(io)?;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(())
+    }
+
     /// Ids of the held-out queries (their training rows must be dropped).
     pub fn query_ids(&self) -> HashSet<&str> {
         self.queries.iter().map(|q| q.id.as_str()).collect()

@@ -59,6 +59,12 @@ pub struct IndexBuildArgs {
     /// embedding the corpus again; they are checked against the model's fingerprint and the ids.
     #[arg(long, conflicts_with = "chunk_tokens")]
     pub embeddings: Option<PathBuf>,
+    /// Split the corpus into N indexes of contiguous, near-equal parts (`OUT/shard-000`, ...,
+    /// listed in `OUT/shards.json`) that search as one (`trine search OUT`, or one machine per
+    /// shard with `trine.ray.serve`); --embeddings may then be a folder of embeddings files,
+    /// as `trine.ray.embed` writes them.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub shards: Option<u64>,
     #[command(flatten)]
     pub chunks: ChunkArgs,
     #[command(flatten)]

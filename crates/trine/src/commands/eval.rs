@@ -9,7 +9,7 @@ use trine_corpus::{read_corpus, CorpusOptions};
 use trine_eval::{evaluate, run as trec, Run};
 use trine_index::Index;
 
-use super::{retrieve, shared};
+use super::{retrieve, sharded, shared};
 use crate::cli::{Cli, EvalArgs, ModeArg};
 use crate::data_root;
 
@@ -23,6 +23,17 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> anyhow::Result<()> {
         None
     };
 
+    if let Some(set) = args.index.as_deref().filter(|p| sharded::is_set(p)) {
+        return sharded::eval(
+            set,
+            &split,
+            encoder.as_ref(),
+            args.retriever,
+            args.top_k,
+            &args.fusion,
+            args.json,
+        );
+    }
     let start = Instant::now();
     let tmp = tempfile::tempdir()?;
     let mut index = match &args.index {

@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use trine_corpus::read_corpus;
 use trine_index::{AddPolicy, Index};
+use trine_pipeline::shards::build_shards;
 use trine_pipeline::{build_index, index_vectors, BuildSpec};
 
 use super::{cluster, shared};
@@ -27,6 +28,27 @@ pub fn run(cli: &Cli, cmd: &IndexCommand) -> anyhow::Result<()> {
                 ann_settings,
                 quantized: shared::quantized_options(&a.vectors),
             };
+            if let Some(n) = a.shards {
+                let set = build_shards(
+                    &a.out,
+                    &docs,
+                    &encoder,
+                    &spec,
+                    n as usize,
+                    &progress::Bars::default(),
+                )?;
+                let sizes: Vec<String> =
+                    set.shards.iter().map(|s| s.documents.to_string()).collect();
+                eprintln!(
+                    "indexed {} documents into {} shards in {} ({} documents) in {:.1} s",
+                    docs.len(),
+                    set.shards.len(),
+                    a.out.display(),
+                    sizes.join(" + "),
+                    start.elapsed().as_secs_f64()
+                );
+                return Ok(());
+            }
             let index = build_index(&a.out, &docs, &encoder, &spec, &progress::Bars::default())?;
             eprintln!(
                 "indexed {} documents into {} in {:.1} s ({} MiB)",

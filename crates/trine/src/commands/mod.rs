@@ -13,6 +13,7 @@ mod retrieve;
 mod search;
 mod serve;
 mod shared;
+mod sharded;
 mod train;
 mod tune_fusion;
 

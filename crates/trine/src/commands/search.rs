@@ -9,10 +9,20 @@ use trine_encoder::Encoder;
 use trine_eval::run::write_trec;
 use trine_index::{Index, Results};
 
-use super::{retrieve, shared};
+use super::{retrieve, sharded, shared};
 use crate::cli::{Cli, ModeArg, SearchArgs};
 
 pub fn run(_cli: &Cli, a: &SearchArgs) -> anyhow::Result<()> {
+    if sharded::is_set(&a.index) {
+        let (Some(text), None) = (a.query.as_deref(), &a.queries) else {
+            anyhow::bail!("a shard set takes one query (use `trine eval --index SET` for a split)");
+        };
+        let encoder = match a.mode {
+            ModeArg::Lexical => None,
+            _ => Some(shared::load_encoder(&a.model)?),
+        };
+        return sharded::search(&a.index, encoder.as_ref(), text, a.mode, a.k, &a.fusion, a.json);
+    }
     let mut index = Index::open(&a.index)?;
     shared::apply_dense_args(&mut index, &a.dense)?;
     let encoder = match a.mode {

@@ -2,9 +2,8 @@
 
 use anyhow::Context;
 use serde_json::json;
-use trine_corpus::beir::{load_split, BeirPaths};
+use trine_corpus::beir::load_split;
 use trine_corpus::triplets::read_triplets;
-use trine_corpus::{read_corpus, CorpusOptions};
 use trine_encoder::Precision;
 use trine_train::data::judgements;
 use trine_train::dev::{DevSet, HoldOut};
@@ -24,28 +23,24 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> anyhow::Result<()> {
     let dev = match &args.eval_data {
         Some(d) => {
             let data = data_root::resolve(&cli.data_root, d);
-            let corpus = read_corpus(&BeirPaths::new(&data).corpus(), &CorpusOptions::default())?;
-            let train = load_split(&data, &args.judgements_split)?;
             let hold = HoldOut {
                 queries: args.dev_queries,
                 extra_docs: args.dev_docs,
                 seed: config.seed,
             };
-            let (dev, _, text) = DevSet::for_training(
+            let before = triplets.len();
+            let (dev, dropped, text) = DevSet::for_triplets(
                 &data,
-                &corpus,
-                &train,
                 &args.judgements_split,
                 &args.eval_split,
                 hold,
+                &mut triplets,
             )?;
             println!("dev set: {text}");
-            let before = triplets.len();
-            let dropped = dev.remove_from(&mut triplets);
             println!(
                 "{dropped} of {before} training rows dropped (their queries are in the dev set)"
             );
-            write_dev_qrels(&args.out.join("dev-qrels.tsv"), &dev)?;
+            dev.write_qrels(&args.out.join("dev-qrels.tsv"))?;
             Some(dev)
         }
         None => None,
@@ -110,27 +105,5 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> anyhow::Result<()> {
             b.metric, b.score, b.step
         );
     }
-    Ok(())
-}
-
-/// The dev queries' judgements in BEIR's qrels format, so that later steps (fusion tuning) can
-/// use the same held-out queries.
-fn write_dev_qrels(path: &std::path::Path, dev: &DevSet) -> anyhow::Result<()> {
-    use std::io::Write;
-    trine_corpus::atomic::write_file(path, |w| {
-        let io = |e| trine_corpus::CorpusError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        };
-        writeln!(w, "query-id\tcorpus-id\tscore").map_err(io)?;
-        for (q, rels) in &dev.qrels {
-            let mut docs: Vec<_> = rels.iter().collect();
-            docs.sort();
-            for (d, g) in docs {
-                writeln!(w, "{q}\t{d}\t{g}").map_err(io)?;
-            }
-        }
-        Ok(())
-    })?;
     Ok(())
 }
