@@ -141,9 +141,16 @@ impl PyEncoder {
     }
 
     /// Embeds one query as search does: with the model's query prompt, if it has one.
-    fn encode_query<'py>(&self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyArray1<f32>>> {
+    fn encode_query<'py>(
+        &self,
+        py: Python<'py>,
+        text: &str,
+    ) -> PyResult<Bound<'py, PyArray1<f32>>> {
         let values = py
-            .detach(|| self.inner.encode_as(&[text], trine_encoder::Role::Query, &mut |_| {}))
+            .detach(|| {
+                self.inner
+                    .encode_as(&[text], trine_encoder::Role::Query, &mut |_| {})
+            })
             .map_err(engine)?;
         Ok(PyArray1::from_vec(py, values))
     }

@@ -90,7 +90,8 @@ pub fn build_shard(
     };
     py.detach(|| {
         let docs = trine_corpus::read_corpus(&corpus, &Default::default()).map_err(engine)?;
-        let index = build_one(&out, &docs, &encoder, &spec, shard, shards, &Silent).map_err(engine)?;
+        let index =
+            build_one(&out, &docs, &encoder, &spec, shard, shards, &Silent).map_err(engine)?;
         Ok(index.len())
     })
 }
@@ -128,6 +129,7 @@ pub fn sum_stats(stats: Vec<String>) -> PyResult<String> {
 /// `Index.candidates`), each retriever's lists merged and cut to `candidates`, then fused.
 #[pyfunction]
 #[pyo3(signature = (shards, mode, k, *, candidates = 100, fusion = None, alpha = 0.5, rrf_k = 60.0))]
+#[allow(clippy::too_many_arguments)]
 pub fn merge_shards<'py>(
     py: Python<'py>,
     shards: Vec<String>,

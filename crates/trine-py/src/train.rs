@@ -269,13 +269,8 @@ pub fn train<'py>(
                         extra_docs: dev_docs,
                         seed: config.seed,
                     };
-                    let (dev, _, _) = DevSet::for_triplets(
-                        root,
-                        judgements_split,
-                        eval_split,
-                        hold,
-                        &mut rows,
-                    )?;
+                    let (dev, _, _) =
+                        DevSet::for_triplets(root, judgements_split, eval_split, hold, &mut rows)?;
                     dev.write_qrels(&out.join("dev-qrels.tsv"))?;
                     Some(dev)
                 }

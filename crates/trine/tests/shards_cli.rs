@@ -22,10 +22,15 @@ fn a_shard_set_scores_as_one_index() {
     let beir = beir.to_string_lossy().into_owned();
     let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
     let (one, set) = (path("one"), path("set"));
-    ok(&["index", "build", "--corpus", &beir, "--out", &one, "--model", &model]);
-    ok(&["index", "build", "--corpus", &beir, "--out", &set, "--model", &model, "--shards", "3"]);
+    ok(&[
+        "index", "build", "--corpus", &beir, "--out", &one, "--model", &model,
+    ]);
+    ok(&[
+        "index", "build", "--corpus", &beir, "--out", &set, "--model", &model, "--shards", "3",
+    ]);
     let listing: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("set/shards.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(dir.path().join("set/shards.json")).unwrap())
+            .unwrap();
     let sizes: Vec<u64> = listing["shards"]
         .as_array()
         .unwrap()
@@ -36,20 +41,45 @@ fn a_shard_set_scores_as_one_index() {
     for mode in ["lexical", "dense", "hybrid"] {
         let eval = |idx: &str| {
             let o = ok(&[
-                "eval", "--data", &beir, "--split", "train", "--index", idx, "--model", &model,
-                "--retriever", mode, "--json", "--out-dir", &path("runs"),
+                "eval",
+                "--data",
+                &beir,
+                "--split",
+                "train",
+                "--index",
+                idx,
+                "--model",
+                &model,
+                "--retriever",
+                mode,
+                "--json",
+                "--out-dir",
+                &path("runs"),
             ]);
             serde_json::from_slice::<serde_json::Value>(o.stdout.trim_ascii()).unwrap()
         };
         assert_eq!(eval(&set), eval(&one), "{mode}");
         let search = |idx: &str| {
             let o = ok(&[
-                "search", idx, "the cat is big", "--model", &model, "--mode", mode, "--k", "5",
+                "search",
+                idx,
+                "the cat is big",
+                "--model",
+                &model,
+                "--mode",
+                mode,
+                "--k",
+                "5",
                 "--json",
             ]);
             let hits: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
             hits.iter()
-                .map(|h| (h["id"].as_str().unwrap().to_string(), h["score"].as_f64().unwrap()))
+                .map(|h| {
+                    (
+                        h["id"].as_str().unwrap().to_string(),
+                        h["score"].as_f64().unwrap(),
+                    )
+                })
                 .collect::<Vec<_>>()
         };
         let (a, b) = (search(&set), search(&one));
@@ -73,51 +103,75 @@ fn shards_from_a_folder_of_embeddings_and_bad_requests() {
     let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
     let emb = path("emb");
     std::fs::create_dir_all(&emb).unwrap();
-    ok(&["embed", "--model", &model, "--input", &beir, "--output", &format!("{emb}/all.parquet")]);
+    ok(&[
+        "embed",
+        "--model",
+        &model,
+        "--input",
+        &beir,
+        "--output",
+        &format!("{emb}/all.parquet"),
+    ]);
     let set = path("set");
     ok(&[
-        "index", "build", "--corpus", &beir, "--out", &set, "--model", &model, "--shards", "2",
-        "--embeddings", &emb,
+        "index",
+        "build",
+        "--corpus",
+        &beir,
+        "--out",
+        &set,
+        "--model",
+        &model,
+        "--shards",
+        "2",
+        "--embeddings",
+        &emb,
     ]);
-    let o = ok(&["search", &set, "the cat", "--model", &model, "--mode", "dense", "--json"]);
+    let o = ok(&[
+        "search", &set, "the cat", "--model", &model, "--mode", "dense", "--json",
+    ]);
     let hits: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
     assert!(!hits.is_empty());
 
-    // More shards than documents, and a folder lacking a document's vector: refused, no set.
-    let o = trine(&[
-        "index", "build", "--corpus", &beir, "--out", &path("many"), "--model", &model,
-        "--shards", "13",
-    ]);
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("cannot split 12 documents into 13 shards"), "{}", stderr(&o));
-    assert!(!dir.path().join("many/shards.json").exists());
+    // Each refused before a set is written: more shards than documents, no vector for a
+    // document, a document with vectors in two files, zero shards.
+    let refused = |out: &str, shards: &str, embeddings: Option<&str>, says: &str| {
+        let out = path(out);
+        let mut args = vec![
+            "index", "build", "--corpus", &beir, "--out", &out, "--model", &model, "--shards",
+            shards,
+        ];
+        args.extend(embeddings.iter().flat_map(|e| ["--embeddings", *e]));
+        let o = trine(&args);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+        assert!(!std::path::Path::new(&out).join("shards.json").exists());
+    };
+    refused(
+        "many",
+        "13",
+        None,
+        "cannot split 12 documents into 13 shards",
+    );
     let part = path("part");
     std::fs::create_dir_all(&part).unwrap();
     ok(&[
-        "embed", "--model", &model, "--input", &beir, "--output", &format!("{part}/p.parquet"),
-        "--limit", "5",
+        "embed",
+        "--model",
+        &model,
+        "--input",
+        &beir,
+        "--output",
+        &format!("{part}/p.parquet"),
+        "--limit",
+        "5",
     ]);
-    let o = trine(&[
-        "index", "build", "--corpus", &beir, "--out", &path("gap"), "--model", &model,
-        "--shards", "2", "--embeddings", &part,
-    ]);
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("no embedding for document \"d5\""), "{}", stderr(&o));
-    assert!(!dir.path().join("gap/shards.json").exists());
+    refused("gap", "2", Some(&part), "no embedding for document \"d5\"");
     let dup = path("dup");
     std::fs::create_dir_all(&dup).unwrap();
     for name in ["a.parquet", "b.parquet"] {
         std::fs::copy(format!("{emb}/all.parquet"), format!("{dup}/{name}")).unwrap();
     }
-    let o = trine(&[
-        "index", "build", "--corpus", &beir, "--out", &path("twice"), "--model", &model,
-        "--shards", "2", "--embeddings", &dup,
-    ]);
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("has embeddings in both"), "{}", stderr(&o));
-    let o = trine(&[
-        "index", "build", "--corpus", &beir, "--out", &path("zero"), "--model", &model,
-        "--shards", "0",
-    ]);
-    assert!(!o.status.success());
+    refused("twice", "2", Some(&dup), "has embeddings in both");
+    refused("zero", "0", None, "--shards");
 }

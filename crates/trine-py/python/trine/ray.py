@@ -115,7 +115,8 @@ def embed(corpus: PathLike, model: PathLike, out: PathLike, *, actors: int = 2, 
     """Embeds a Parquet corpus on Ray Data with a pool of ``actors`` actors (one encoder each,
     ``threads`` CPU threads each), one row group per task, into ``out/part-*.parquet``
     (``trine embed``'s format; ``trine index build --embeddings out/`` reads the folder).
-    Row groups whose file exists are skipped. Returns counts and seconds."""
+    Row groups whose file exists are skipped. Returns counts, wall seconds and the seconds the
+    actors spent encoding (their sum; wall × actors minus it is what Ray and idle actors cost)."""
     if actors < 1 or threads < 1:
         raise ValueError("actors and threads must be at least 1")
     tasks = plan(corpus, out)
@@ -140,6 +141,7 @@ def embed(corpus: PathLike, model: PathLike, out: PathLike, *, actors: int = 2, 
     documents = sum(int(r["documents"]) for r in written)
     return {"row_groups": len(tasks), "written": len(written), "skipped": len(tasks) - len(todo),
             "documents": documents, "seconds": seconds,
+            "encoder_seconds": sum(float(r["seconds"]) for r in written),
             "docs_per_second": documents / seconds if documents else 0.0}
 
 

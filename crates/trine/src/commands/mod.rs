@@ -12,8 +12,8 @@ mod mine;
 mod retrieve;
 mod search;
 mod serve;
-mod shared;
 mod sharded;
+mod shared;
 mod train;
 mod tune_fusion;
 

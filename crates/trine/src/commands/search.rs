@@ -21,7 +21,15 @@ pub fn run(_cli: &Cli, a: &SearchArgs) -> anyhow::Result<()> {
             ModeArg::Lexical => None,
             _ => Some(shared::load_encoder(&a.model)?),
         };
-        return sharded::search(&a.index, encoder.as_ref(), text, a.mode, a.k, &a.fusion, a.json);
+        return sharded::search(
+            &a.index,
+            encoder.as_ref(),
+            text,
+            a.mode,
+            a.k,
+            &a.fusion,
+            a.json,
+        );
     }
     let mut index = Index::open(&a.index)?;
     shared::apply_dense_args(&mut index, &a.dense)?;
