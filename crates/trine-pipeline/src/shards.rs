@@ -75,7 +75,10 @@ fn read_embeddings(path: &Path, encoder: &Encoder) -> Result<Vec<(PathBuf, Embed
         files.sort();
         if files.is_empty() {
             return Err(PipelineError::Shards {
-                message: format!("{}: no .parquet embeddings files in the folder", path.display()),
+                message: format!(
+                    "{}: no .parquet embeddings files in the folder",
+                    path.display()
+                ),
             });
         }
         files
@@ -133,9 +136,12 @@ pub fn build_shard(
     progress: &dyn Progress,
 ) -> Result<Index> {
     let ranges = shard_ranges(docs.len(), shards)?;
-    let range = ranges.get(i).cloned().ok_or_else(|| PipelineError::Shards {
-        message: format!("shard {i} of {shards} does not exist (0 to {})", shards - 1),
-    })?;
+    let range = ranges
+        .get(i)
+        .cloned()
+        .ok_or_else(|| PipelineError::Shards {
+            message: format!("shard {i} of {shards} does not exist (0 to {})", shards - 1),
+        })?;
     let part = &docs[range];
     let dir = shard_dir(out, i);
     match &spec.embeddings {
